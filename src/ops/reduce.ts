@@ -1,0 +1,175 @@
+// Reductions over any axes (sum, mean, max, min, argmax, argmin) and the broadcast that undoes them.
+
+import { defineKernel, grid } from '../gpu/kernel.js';
+import { Uniforms } from '../gpu/uniforms.js';
+import { recordOp, Tensor } from '../tensor/tensor.js';
+import { checkRank, normalizeAxes, shapesEqual, sizeOf, stridesOf, formatShape } from '../tensor/shape.js';
+import { checkFloat } from './checks.js';
+// NOTE: a load-time-safe cycle: elementwise uses sumToShape, reductions use the binary kernels, both only inside calls.
+import { mapBinary, mapUnary } from './elementwise.js';
+
+const WG = 64;
+const ReduceOp = { sum: 0, mean: 1, max: 2, min: 3, argmax: 4, argmin: 5 } as const;
+type ReduceName = keyof typeof ReduceOp;
+
+interface ReduceParams {
+  op: number;
+  nout: number;
+  r: number;
+  kshape: number[];
+  kstr: number[];
+  rshape: number[];
+  rstr: number[];
+  scale: number;
+}
+
+const reduceKernel = defineKernel<ReduceParams>({
+  name: 'reduce',
+  shader: 'reduce',
+  entryPoint: 'reduce',
+  inputs: 1,
+  outputs: 1,
+  constants: (p) => ({ WG, OP: p.op }),
+  uniforms: (p) =>
+    new Uniforms()
+      .u32(p.nout, p.r, p.kshape.length, p.rshape.length)
+      .vec4u(p.kshape, 2, 1)
+      .vec4u(p.kstr, 2)
+      .vec4u(p.rshape, 2, 1)
+      .vec4u(p.rstr, 2)
+      .f32(p.scale),
+  workgroups: (p) => grid(Math.ceil(p.nout / WG)),
+});
+
+/** Output shape of reducing `shape` over sorted `axes`. */
+export function reducedShape(shape: readonly number[], axes: readonly number[], keepDims: boolean): number[] {
+  const out: number[] = [];
+  shape.forEach((d, i) => {
+    if (!axes.includes(i)) out.push(d);
+    else if (keepDims) out.push(1);
+  });
+  return out;
+}
+
+/** Runs the reduce kernel without recording. */
+function runReduce(x: Tensor, name: ReduceName, axes: number[], keepDims: boolean): Tensor {
+  checkRank(name, x.shape);
+  const strides = stridesOf(x.shape);
+  const kshape: number[] = [];
+  const kstr: number[] = [];
+  const rshape: number[] = [];
+  const rstr: number[] = [];
+  x.shape.forEach((d, i) => {
+    if (axes.includes(i)) {
+      rshape.push(d);
+      rstr.push(strides[i]!);
+    } else {
+      kshape.push(d);
+      kstr.push(strides[i]!);
+    }
+  });
+  const r = sizeOf(rshape);
+  const isArg = name === 'argmax' || name === 'argmin';
+  if (r === 0 && name !== 'sum') {
+    throw new Error(`Graft ${name}: cannot reduce over an empty axis of shape ${formatShape(x.shape)}`);
+  }
+  const out = new Tensor(x.device, reducedShape(x.shape, axes, keepDims), isArg ? 'int32' : 'float32');
+  x.device.run(reduceKernel, [x.buffer], [out.buffer], {
+    op: ReduceOp[name],
+    nout: out.size,
+    r,
+    kshape,
+    kstr,
+    rshape,
+    rstr,
+    scale: r > 0 ? 1 / r : 0,
+  });
+  return out;
+}
+
+/** Options shared by reductions. */
+export interface ReduceOptions {
+  keepDims?: boolean;
+}
+
+/** Shape of the reduction with keepDims, as a view of `t` (free: shares the buffer). */
+function keepDimsView(t: Tensor, shape: readonly number[], axes: readonly number[]): Tensor {
+  const keep = reducedShape(shape, axes, true);
+  return new Tensor(t.device, keep, t.dtype, t);
+}
+
+function sumLike(name: 'sum' | 'mean') {
+  return (x: Tensor, axes?: number | readonly number[], options: ReduceOptions = {}): Tensor => {
+    checkFloat(name, x);
+    const ax = normalizeAxes(name, axes, x.shape);
+    const out = runReduce(x, name, ax, options.keepDims ?? false);
+    return recordOp(out, [x], name, (g) => {
+      const gk = keepDimsView(g, x.shape, ax);
+      const b = mapBinary(gk, x, 'first');
+      gk.dispose();
+      if (name === 'sum') return [b];
+      const r = sizeOf(x.shape) / Math.max(1, out.size);
+      const m = mapUnary(b, 'affine', 1 / r, 0);
+      b.dispose();
+      return [m];
+    });
+  };
+}
+
+/** Sum over axes (all when omitted). */
+export const sum = sumLike('sum');
+/** Mean over axes (all when omitted). */
+export const mean = sumLike('mean');
+
+function maxLike(name: 'max' | 'min') {
+  return (x: Tensor, axes?: number | readonly number[], options: ReduceOptions = {}): Tensor => {
+    checkFloat(name, x);
+    const ax = normalizeAxes(name, axes, x.shape);
+    const out = runReduce(x, name, ax, options.keepDims ?? false);
+    return recordOp(out, [x], name, (g) => {
+      // NOTE: ties share the gradient equally, as TensorFlow and PyTorch do.
+      const yk = keepDimsView(out, x.shape, ax);
+      const mask = mapBinary(x, yk, 'equal');
+      yk.dispose();
+      const count = runReduce(mask, 'sum', ax, true);
+      const gk = keepDimsView(g, x.shape, ax);
+      const share = mapBinary(gk, count, 'div');
+      gk.dispose();
+      count.dispose();
+      const res = mapBinary(mask, share, 'mul');
+      mask.dispose();
+      share.dispose();
+      return [res];
+    });
+  };
+}
+
+export const max = maxLike('max');
+export const min = maxLike('min');
+
+/** Index of the max along one axis (int32, no gradient); ties pick the first. */
+export function argmax(x: Tensor, axis = -1): Tensor {
+  const ax = normalizeAxes('argmax', axis, x.shape);
+  return runReduce(x, 'argmax', ax, false);
+}
+
+/** Index of the min along one axis (int32, no gradient); ties pick the first. */
+export function argmin(x: Tensor, axis = -1): Tensor {
+  const ax = normalizeAxes('argmin', axis, x.shape);
+  return runReduce(x, 'argmin', ax, false);
+}
+
+/** Sums a broadcast gradient back to `shape` (no recording); returns `g` itself when shapes match. */
+export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
+  if (shapesEqual(g.shape, shape)) return g;
+  const lead = g.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.rank; i++) {
+    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  }
+  const s = runReduce(g, 'sum', axes, true);
+  // NOTE: the keepDims result has the target's element order; drop the leading axes with a free view.
+  const v = new Tensor(s.device, [...shape], 'float32', s);
+  s.dispose();
+  return v;
+}

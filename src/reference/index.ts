@@ -1,0 +1,6 @@
+// The float64 oracle: independent plain-TypeScript implementations of every op.
+
+export * from './tensor.js';
+export * from './elementwise.js';
+export * from './reduce.js';
+export * from './gradcheck.js';

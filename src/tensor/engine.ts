@@ -1,0 +1,117 @@
+// The current device scope, tidy scopes and grad mode: the little state that eager execution needs.
+
+import { createDevice, type Device, type DeviceOptions } from '../gpu/device.js';
+import type { Tensor } from './tensor.js';
+
+let current: Device | null = null;
+const scopes: Set<Tensor>[] = [];
+let gradEnabled = true;
+
+/** Creates a device (if none is set) and makes it the default for tensor creation. */
+export async function init(options: DeviceOptions = {}): Promise<Device> {
+  if (!current) current = await createDevice(options);
+  return current;
+}
+
+/** Makes `device` the default for tensor creation; ops always use their inputs' device. */
+export function setDevice(device: Device): void {
+  current = device;
+}
+
+/** The default device; throws if `init()` has not run. */
+export function getDevice(): Device {
+  if (!current) throw new Error('Graft: no device; call `await graft.init()` first');
+  return current;
+}
+
+/** Registers a new tensor with the innermost tidy scope. */
+export function track(t: Tensor): void {
+  scopes[scopes.length - 1]?.add(t);
+}
+
+/** Removes a tensor from every scope so that no tidy disposes it. */
+export function keep<T extends Tensor>(t: T): T {
+  for (const s of scopes) s.delete(t);
+  return t;
+}
+
+type TensorContainer = Tensor | TensorContainer[] | { [k: string]: TensorContainer } | number | string | boolean | null | undefined | void;
+
+function collect(value: unknown, out: Set<Tensor>, isTensor: (v: unknown) => v is Tensor): void {
+  if (isTensor(value)) out.add(value);
+  else if (Array.isArray(value)) for (const v of value) collect(v, out, isTensor);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) collect(v, out, isTensor);
+}
+
+let tensorCheck: ((v: unknown) => v is Tensor) | null = null;
+/** Set by tensor.ts to avoid an import cycle. */
+export function setTensorCheck(fn: (v: unknown) => v is Tensor): void {
+  tensorCheck = fn;
+}
+
+/**
+ * Runs `fn` and disposes every tensor it created except those it returns (in arrays or objects) and those kept.
+ * `fn` must be synchronous.
+ */
+export function tidy<T extends TensorContainer>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+    if (result instanceof Promise) throw new Error('Graft: tidy() takes a synchronous function; await outside it');
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  const survivors = new Set<Tensor>();
+  collect(result, survivors, tensorCheck!);
+  for (const t of scope) if (!survivors.has(t)) t.dispose();
+  // NOTE: returned tensors move to the enclosing scope, so an outer tidy still owns them.
+  for (const t of survivors) if (!t.isDisposed) track(t);
+  return result;
+}
+
+/** Runs `fn` without recording gradients. */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Whether ops currently record the autograd tape. */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Live tensor bookkeeping for memory(). */
+export const live = { tensors: 0, bytes: 0 };
+
+/** Memory held by Graft tensors. */
+export interface MemoryInfo {
+  /** Bytes held by live tensors (logical sizes). */
+  bytesLive: number;
+  /** Bytes in pool buffers: allocated but free for reuse. */
+  bytesPooled: number;
+  /** Bytes in pool buffers handed out (bucketed sizes). */
+  bytesAllocated: number;
+  /** Live (undisposed) tensors. */
+  tensorsLive: number;
+}
+
+export function memory(device?: Device): MemoryInfo {
+  const d = device ?? current;
+  const stats = d?.stats();
+  return {
+    bytesLive: live.bytes,
+    bytesPooled: stats?.bytesPooled ?? 0,
+    bytesAllocated: stats?.bytesInUse ?? 0,
+    tensorsLive: live.tensors,
+  };
+}

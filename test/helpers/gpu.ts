@@ -1,0 +1,17 @@
+// One device per test file; tests use small shapes because the CI adapter is a software GPU.
+
+import { beforeAll } from 'vitest';
+import { init, type Device } from '../../src/index.js';
+
+let device: Device | null = null;
+
+/** Creates the device once per file (vitest forks one process per file). */
+export function useDevice(): () => Device {
+  beforeAll(async () => {
+    device = await init();
+  });
+  return () => {
+    if (!device) throw new Error('device not ready');
+    return device;
+  };
+}
