@@ -3,7 +3,8 @@
 import type { Uniforms } from './uniforms.js';
 
 /** Names of the files in `shaders/` (without `.wgsl`): one per kernel family. */
-export type ShaderFile =
+export type ShaderFile = string;
+export type KnownShaderFile =
   | 'elementwise'
   | 'reduce'
   | 'matmul'

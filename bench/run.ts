@@ -1,0 +1,43 @@
+// `npm run bench -- <suite...> [--json FILE] [--quick]`: runs kernel and model benchmarks with peers side by side.
+
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { init } from '../src/index.js';
+import { printTable, type BenchRow, type Suite } from './harness.js';
+
+// NOTE: suites (one file each) load lazily so that one suite's peers (tfjs, onnxruntime) are not imported by another.
+const suiteNames = ['matmul', 'elementwise', 'conv', 'model'] as const;
+const suites: Record<string, () => Promise<Suite>> = Object.fromEntries(
+  suiteNames.map((n) => [n, async () => ((await import(`./${n}.js`)) as { default: Suite }).default]),
+);
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const jsonAt = args.indexOf('--json');
+  const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
+  if (jsonAt >= 0 && !jsonFile) throw new Error('--json needs a file name');
+  const quick = args.includes('--quick');
+  const names = args.filter((a, i) => !a.startsWith('--') && (jsonAt < 0 || i !== jsonAt + 1));
+  const chosen = names.length > 0 ? names : ['matmul', 'elementwise'];
+  for (const n of chosen) if (!suites[n]) throw new Error(`unknown suite '${n}'; known: ${Object.keys(suites).join(', ')}`);
+  const device = await init();
+  console.log(`adapter: ${device.adapterInfo.vendor} ${device.adapterInfo.architecture} ${device.adapterInfo.description}`.trim());
+  const all: BenchRow[] = [];
+  for (const n of chosen) {
+    const suite = await suites[n]!();
+    const rows = await suite({ device, quick, log: (m) => console.error(`[${n}] ${m}`) });
+    printTable(n, rows);
+    all.push(...rows);
+  }
+  if (jsonFile) {
+    mkdirSync(dirname(jsonFile), { recursive: true });
+    writeFileSync(jsonFile, JSON.stringify(all, null, 2));
+    console.log(`\nwrote ${all.length} rows to ${jsonFile}`);
+  }
+  process.exit(0);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
