@@ -291,8 +291,9 @@ export async function createDevice(options: DeviceOptions = {}): Promise<Device>
     maxComputeWorkgroupSizeY: a.maxComputeWorkgroupSizeY,
     maxStorageBuffersPerShaderStage: a.maxStorageBuffersPerShaderStage,
   };
-  const wanted: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups'];
-  const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
+  // NOTE: 'subgroups' is newer than @webgpu/types' GPUFeatureName, so match by string.
+  const wanted = ['timestamp-query', 'shader-f16', 'subgroups'];
+  const requiredFeatures = [...adapter.features].filter((f) => wanted.includes(f)) as GPUFeatureName[];
   const gpuDevice = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'graft' });
   return new Device(gpuDevice, adapter.info, gpu, options);
 }
