@@ -11,3 +11,7 @@ setAutogradOps(
   (a, b) => mapBinary(a, b, 'add'),
   (t) => fullLike(t, 1),
 );
+export * from './layout.js';
+export * from './softmax.js';
+export * from './losses.js';
+export * from './augment.js';

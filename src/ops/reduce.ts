@@ -21,6 +21,10 @@ interface ReduceParams {
   rshape: number[];
   rstr: number[];
   scale: number;
+  /** Partial reductions per output (1: the whole reduction in one invocation). */
+  split: number;
+  /** Reduced elements per partial. */
+  chunk: number;
 }
 
 const reduceKernel = defineKernel<ReduceParams>({
@@ -37,8 +41,10 @@ const reduceKernel = defineKernel<ReduceParams>({
       .vec4u(p.kstr, 2)
       .vec4u(p.rshape, 2, 1)
       .vec4u(p.rstr, 2)
-      .f32(p.scale),
-  workgroups: (p) => grid(Math.ceil(p.nout / WG)),
+      .f32(p.scale)
+      .u32(p.split, p.chunk)
+      .f32(1),
+  workgroups: (p) => grid(Math.ceil((p.nout * p.split) / WG)),
 });
 
 /** Output shape of reducing `shape` over sorted `axes`. */
@@ -74,17 +80,37 @@ function runReduce(x: Tensor, name: ReduceName, axes: number[], keepDims: boolea
     throw new Error(`Graft ${name}: cannot reduce over an empty axis of shape ${formatShape(x.shape)}`);
   }
   const out = new Tensor(x.device, reducedShape(x.shape, axes, keepDims), isArg ? 'int32' : 'float32');
-  x.device.run(reduceKernel, [x.buffer], [out.buffer], {
-    op: ReduceOp[name],
-    nout: out.size,
-    r,
-    kshape,
-    kstr,
-    rshape,
-    rstr,
-    scale: r > 0 ? 1 / r : 0,
+  const scale = r > 0 ? 1 / r : 0;
+  const split = isArg ? 1 : splitFor(out.size, r);
+  if (split === 1) {
+    x.device.run(reduceKernel, [x.buffer], [out.buffer], { op: ReduceOp[name], nout: out.size, r, kshape, kstr, rshape, rstr, scale, split, chunk: r });
+    return out;
+  }
+  // NOTE: two passes: `split` partials per output in parallel, then one reduce of [split, nout] over axis 0 (mean scales there).
+  const chunk = Math.ceil(r / split);
+  const parts = Math.ceil(r / chunk);
+  const partial = new Tensor(x.device, [parts, out.size], 'float32');
+  const first = name === 'mean' ? 'sum' : name;
+  x.device.run(reduceKernel, [x.buffer], [partial.buffer], { op: ReduceOp[first], nout: out.size, r, kshape, kstr, rshape, rstr, scale, split: parts, chunk });
+  x.device.run(reduceKernel, [partial.buffer], [out.buffer], {
+    op: ReduceOp[name], nout: out.size, r: parts, kshape: [out.size], kstr: [1], rshape: [parts], rstr: [out.size], scale, split: 1, chunk: parts,
   });
+  partial.dispose();
   return out;
+}
+
+/** Reductions at least this long are split when outputs are few. */
+const SPLIT_MIN_R = 4096;
+/** Reduced elements per partial, at least. */
+const SPLIT_MIN_CHUNK = 512;
+/** Invocations the first pass aims for. */
+const SPLIT_TARGET = 8192;
+
+/** Partials per output: 1 unless the reduction is long and the outputs too few to fill the device. */
+function splitFor(nout: number, r: number): number {
+  if (r < SPLIT_MIN_R || nout === 0) return 1;
+  const split = Math.min(Math.ceil(r / SPLIT_MIN_CHUNK), Math.ceil(SPLIT_TARGET / nout));
+  return split >= 2 ? split : 1;
 }
 
 /** Options shared by reductions. */

@@ -4,3 +4,6 @@ export * from './tensor.js';
 export * from './elementwise.js';
 export * from './reduce.js';
 export * from './gradcheck.js';
+export * from './layout.js';
+export * from './softmax.js';
+export * from './optimizers.js';
