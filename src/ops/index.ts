@@ -12,6 +12,12 @@ setAutogradOps(
   (t) => fullLike(t, 1),
 );
 export * from './layout.js';
+export * from './matmul.js';
 export * from './softmax.js';
 export * from './losses.js';
+export * from './conv-geometry.js';
+export * from './conv2d.js';
+export * from './batchnorm.js';
+export * from './pool.js';
 export * from './augment.js';
+export * from './depthwise-conv2d.js';

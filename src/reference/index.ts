@@ -5,5 +5,6 @@ export * from './elementwise.js';
 export * from './reduce.js';
 export * from './gradcheck.js';
 export * from './layout.js';
+export * from './conv.js';
 export * from './softmax.js';
 export * from './optimizers.js';

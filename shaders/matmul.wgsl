@@ -1,0 +1,319 @@
+// Tuned matmul with a fused epilogue: C = act(op(A) · op(B) + bias), batched with NumPy broadcasting.
+//
+// matmul, matmul_vec4:  in: a, b, bias (a dummy binding when HAS_BIAS is false)   out: c   uniform: Params
+//   op(A) is [M, K] read through strides (sam, sak), op(B) is [K, N] through (sbk, sbn): transposes are strides.
+//   One invocation computes a TM x (4*TN4) block of C held in registers (register tiling, no workgroup memory:
+//   on lavapipe a workgroup runs on one CPU thread, so shared memory only adds barriers). Out-of-range rows and
+//   columns are clamped on load (reads stay in bounds) and skipped on store, so any M, N, K is exact.
+//   matmul gathers scalars (any strides); matmul_vec4 loads vec4s where the layout allows (see VA, VB).
+// act_backward:  in: y, dy   out: dz   dz = dy * act'(z), with act' computed from the output y
+//   (relu, relu6, sigmoid, tanh; silu's derivative needs z and is done by the elementwise kernels instead).
+// Dispatch (matmul*): grid(ceil(N / (WGX*4*TN4)) * ceil(M / (WGY*TM)) * batch) workgroups of WGX x WGY;
+//   linear group = wid.x + wid.y * nwg.x = (bi * groups_m + gm) * groups_n + gn.
+// Dispatch (act_backward): grid(ceil(n / (4*WGX))) workgroups of WGX; one invocation: 4 consecutive elements.
+
+override WGX: u32 = 8u;
+override WGY: u32 = 8u;
+// Rows per invocation (1..16) and vec4 column groups per invocation (1..2), with TM * TN4 <= 16.
+override TM: u32 = 4u;
+override TN4: u32 = 1u;
+// 0 linear, 1 relu, 2 relu6, 3 sigmoid, 4 tanh, 5 silu (values match MatmulActivation in src/ops/matmul.ts).
+override ACT: u32 = 0u;
+override HAS_BIAS: bool = false;
+// false: one batch of C (2-D fast path; A and B offsets are 0).
+override BATCHED: bool = false;
+// matmul_vec4 layouts. VA 1: A is [M, K] with K % 4 == 0 (vec4 along K); 2: A is [K, M] with M % 4 == 0 and
+// TM % 4 == 0 (vec4 along M). VB 1: B is [K, N] with N % 4 == 0 (vec4 along N); 2: B is [N, K] with K % 4 == 0.
+override VA: u32 = 1u;
+override VB: u32 = 1u;
+
+struct Params {
+  m: u32,
+  n: u32,
+  k: u32,
+  batch: u32,
+  groups_n: u32,
+  groups_m: u32,
+  brank: u32,
+  sam: u32,
+  sak: u32,
+  sbk: u32,
+  sbn: u32,
+  _pad: u32,
+  bshape: array<vec4<u32>, 2>,
+  astr: array<vec4<u32>, 2>,
+  bstr: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(0) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+fn at(v: array<vec4<u32>, 2>, i: u32) -> u32 {
+  return v[i / 4u][i % 4u];
+}
+
+fn sigmoid(x: f32) -> f32 {
+  // NOTE: split by sign so exp never overflows.
+  if (x >= 0.0) {
+    return 1.0 / (1.0 + exp(-x));
+  }
+  let e = exp(x);
+  return e / (1.0 + e);
+}
+
+fn activate(x: f32) -> f32 {
+  switch ACT {
+    case 1u: { return max(x, 0.0); }
+    case 2u: { return clamp(x, 0.0, 6.0); }
+    case 3u: { return sigmoid(x); }
+    case 4u: {
+      // NOTE: the builtin tanh returns NaN for large |x| on some drivers.
+      let e = exp(-2.0 * abs(x));
+      return sign(x) * (1.0 - e) / (1.0 + e);
+    }
+    case 5u: { return x * sigmoid(x); }
+    default: { return x; }
+  }
+}
+
+// Where one invocation's block sits: batch offsets of A and B and the block's first row and column.
+struct Block {
+  valid: bool,
+  bi: u32,
+  abase: u32,
+  bbase: u32,
+  row0: u32,
+  col0: u32,
+}
+
+fn locate(lid: vec3<u32>, wid: vec3<u32>, nwg: vec3<u32>) -> Block {
+  var blk: Block;
+  let g = wid.x + wid.y * nwg.x;
+  let t = g / p.groups_n;
+  blk.bi = t / p.groups_m;
+  blk.row0 = ((t % p.groups_m) * WGY + lid.y) * TM;
+  blk.col0 = ((g % p.groups_n) * WGX + lid.x) * TN4 * 4u;
+  blk.valid = blk.bi < p.batch && blk.row0 < p.m && blk.col0 < p.n;
+  if (BATCHED) {
+    var rem = blk.bi;
+    for (var d = i32(p.brank) - 1; d >= 0; d--) {
+      let e = at(p.bshape, u32(d));
+      let coord = rem % e;
+      rem = rem / e;
+      blk.abase += coord * at(p.astr, u32(d));
+      blk.bbase += coord * at(p.bstr, u32(d));
+    }
+  }
+  return blk;
+}
+
+// acc[i * TN4 + j] += sum over kk of av[i][kk] * bv[kk * TN4 + j]: the 4-deep slice of the K loop.
+fn fma_block(acc: ptr<function, array<vec4<f32>, 16>>, av: ptr<function, array<vec4<f32>, 16>>,
+             bv: ptr<function, array<vec4<f32>, 8>>) {
+  for (var i = 0u; i < TM; i++) {
+    let ai = (*av)[i];
+    for (var j = 0u; j < TN4; j++) {
+      (*acc)[i * TN4 + j] += ai.x * (*bv)[j] + ai.y * (*bv)[TN4 + j] + ai.z * (*bv)[2u * TN4 + j] + ai.w * (*bv)[3u * TN4 + j];
+    }
+  }
+}
+
+// Adds the bias, applies the activation and writes the in-range part of the block.
+fn store(blk: Block, acc: ptr<function, array<vec4<f32>, 16>>) {
+  let M = p.m;
+  let N = p.n;
+  let cbase = blk.bi * M * N;
+  for (var j = 0u; j < TN4; j++) {
+    let c0 = blk.col0 + 4u * j;
+    var bvec = vec4<f32>(0.0);
+    if (HAS_BIAS) {
+      let cj = min(vec4<u32>(c0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(N - 1u));
+      bvec = vec4<f32>(bias[cj.x], bias[cj.y], bias[cj.z], bias[cj.w]);
+    }
+    for (var i = 0u; i < TM; i++) {
+      let row = blk.row0 + i;
+      if (row >= M) { break; }
+      let v = (*acc)[i * TN4 + j] + bvec;
+      let o = cbase + row * N + c0;
+      for (var q = 0u; q < 4u; q++) {
+        if (c0 + q < N) {
+          c[o + q] = activate(v[q]);
+        }
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+          @builtin(num_workgroups) nwg: vec3<u32>) {
+  let blk = locate(lid, wid, nwg);
+  if (!blk.valid) { return; }
+  let M = p.m;
+  let N = p.n;
+  let K = p.k;
+  let sak = p.sak;
+  let sbk = p.sbk;
+  // Clamped offsets: rows past M re-read row M-1 and columns past N re-read column N-1; their results are dropped.
+  var aoff: array<u32, 16>;
+  for (var i = 0u; i < TM; i++) {
+    aoff[i] = blk.abase + min(blk.row0 + i, M - 1u) * p.sam;
+  }
+  var boff: array<vec4<u32>, 2>;
+  for (var j = 0u; j < TN4; j++) {
+    let cj = vec4<u32>(blk.col0 + 4u * j) + vec4<u32>(0u, 1u, 2u, 3u);
+    boff[j] = vec4<u32>(blk.bbase) + min(cj, vec4<u32>(N - 1u)) * p.sbn;
+  }
+  var acc: array<vec4<f32>, 16>;
+  var av: array<vec4<f32>, 16>;
+  var bv: array<vec4<f32>, 8>;
+  let k4 = K & ~3u;
+  for (var k = 0u; k < k4; k += 4u) {
+    for (var kk = 0u; kk < 4u; kk++) {
+      let kb = (k + kk) * sbk;
+      for (var j = 0u; j < TN4; j++) {
+        let o = boff[j] + vec4<u32>(kb);
+        bv[kk * TN4 + j] = vec4<f32>(b[o.x], b[o.y], b[o.z], b[o.w]);
+      }
+    }
+    for (var i = 0u; i < TM; i++) {
+      let o = aoff[i] + k * sak;
+      av[i] = vec4<f32>(a[o], a[o + sak], a[o + 2u * sak], a[o + 3u * sak]);
+    }
+    fma_block(&acc, &av, &bv);
+  }
+  for (var k = k4; k < K; k++) {
+    for (var j = 0u; j < TN4; j++) {
+      let o = boff[j] + vec4<u32>(k * sbk);
+      let bk = vec4<f32>(b[o.x], b[o.y], b[o.z], b[o.w]);
+      for (var i = 0u; i < TM; i++) {
+        acc[i * TN4 + j] += a[aoff[i] + k * sak] * bk;
+      }
+    }
+  }
+  store(blk, &acc);
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn matmul_vec4(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+               @builtin(num_workgroups) nwg: vec3<u32>) {
+  let blk = locate(lid, wid, nwg);
+  if (!blk.valid) { return; }
+  let M = p.m;
+  let N = p.n;
+  let K = p.k;
+  // Offsets in vec4 units of each row (VA 1) or 4-row group (VA 2) of op(A), and of each 4-column group (VB 1)
+  // or column (VB 2) of op(B); clamped like the scalar kernel (the layout conditions keep them aligned).
+  var aoff: array<u32, 16>;
+  for (var i = 0u; i < TM; i++) {
+    if (VA == 1u) {
+      aoff[i] = (blk.abase + min(blk.row0 + i, M - 1u) * K) / 4u;
+    } else if (i % 4u == 0u) {
+      aoff[i / 4u] = (blk.abase + min(blk.row0 + i, M - 4u)) / 4u;
+    }
+  }
+  var boff: array<u32, 8>;
+  for (var j = 0u; j < TN4; j++) {
+    if (VB == 1u) {
+      boff[j] = (blk.bbase + min(blk.col0 + 4u * j, N - 4u)) / 4u;
+    } else {
+      for (var q = 0u; q < 4u; q++) {
+        boff[4u * j + q] = (blk.bbase + min(blk.col0 + 4u * j + q, N - 1u) * K) / 4u;
+      }
+    }
+  }
+  let m4 = M / 4u;
+  let n4 = N / 4u;
+  var acc: array<vec4<f32>, 16>;
+  var av: array<vec4<f32>, 16>;
+  var bv: array<vec4<f32>, 8>;
+  let k4 = K & ~3u;
+  for (var k = 0u; k < k4; k += 4u) {
+    if (VB == 1u) {
+      for (var kk = 0u; kk < 4u; kk++) {
+        for (var j = 0u; j < TN4; j++) {
+          bv[kk * TN4 + j] = b4[boff[j] + (k + kk) * n4];
+        }
+      }
+    } else {
+      for (var j = 0u; j < TN4; j++) {
+        for (var q = 0u; q < 4u; q++) {
+          // NOTE: B(k..k+3, col) arrives as one vec4; its components scatter over the 4 k-rows of bv.
+          let v = b4[boff[4u * j + q] + k / 4u];
+          bv[j][q] = v.x;
+          bv[TN4 + j][q] = v.y;
+          bv[2u * TN4 + j][q] = v.z;
+          bv[3u * TN4 + j][q] = v.w;
+        }
+      }
+    }
+    if (VA == 1u) {
+      for (var i = 0u; i < TM; i++) {
+        av[i] = a4[aoff[i] + k / 4u];
+      }
+    } else {
+      for (var i4 = 0u; i4 < TM / 4u; i4++) {
+        for (var kk = 0u; kk < 4u; kk++) {
+          // A(rows r..r+3, k+kk) as one vec4: transpose into av's rows.
+          let v = a4[aoff[i4] + (k + kk) * m4];
+          av[4u * i4][kk] = v.x;
+          av[4u * i4 + 1u][kk] = v.y;
+          av[4u * i4 + 2u][kk] = v.z;
+          av[4u * i4 + 3u][kk] = v.w;
+        }
+      }
+    }
+    fma_block(&acc, &av, &bv);
+  }
+  // NOTE: a K tail exists only when VA == 2 and VB == 1 (both load along M or N, one k at a time).
+  for (var k = k4; k < K; k++) {
+    for (var i4 = 0u; i4 < TM / 4u; i4++) {
+      let va = a4[aoff[i4] + k * m4];
+      for (var j = 0u; j < TN4; j++) {
+        let bk = b4[boff[j] + k * n4];
+        acc[(4u * i4) * TN4 + j] += va.x * bk;
+        acc[(4u * i4 + 1u) * TN4 + j] += va.y * bk;
+        acc[(4u * i4 + 2u) * TN4 + j] += va.z * bk;
+        acc[(4u * i4 + 3u) * TN4 + j] += va.w * bk;
+      }
+    }
+  }
+  store(blk, &acc);
+}
+
+struct ActParams {
+  n: u32,
+}
+
+@group(0) @binding(0) var<storage, read> ay: array<f32>;
+@group(0) @binding(1) var<storage, read> ady: array<f32>;
+@group(0) @binding(2) var<storage, read_write> adz: array<f32>;
+@group(0) @binding(3) var<uniform> ap: ActParams;
+
+// act'(z) expressed through y = act(z).
+fn activate_grad_from_output(y: f32) -> f32 {
+  switch ACT {
+    case 1u: { return select(0.0, 1.0, y > 0.0); }
+    case 2u: { return select(0.0, 1.0, y > 0.0 && y < 6.0); }
+    case 3u: { return y * (1.0 - y); }
+    case 4u: { return 1.0 - y * y; }
+    default: { return 1.0; }
+  }
+}
+
+@compute @workgroup_size(WGX)
+fn act_backward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+                @builtin(num_workgroups) nwg: vec3<u32>) {
+  let base = ((wid.x + wid.y * nwg.x) * WGX + lid) * 4u;
+  for (var q = 0u; q < 4u; q++) {
+    let i = base + q;
+    if (i < ap.n) {
+      adz[i] = ady[i] * activate_grad_from_output(ay[i]);
+    }
+  }
+}
