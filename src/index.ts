@@ -10,3 +10,5 @@ export {
 } from './tensor/tensor.js';
 export { zeroGrad } from './tensor/autograd.js';
 export * from './ops/index.js';
+export * from './nn/index.js';
+export * from './train/index.js';

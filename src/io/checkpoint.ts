@@ -1,0 +1,171 @@
+// Checkpoints on safetensors: weights named by layer path; model files that add the architecture (getConfig),
+// compile config, optimizer slots, epochs done and the random stream, so that training resumes exactly.
+
+import { tensor, type Tensor } from '../tensor/tensor.js';
+import { formatShape, shapesEqual } from '../tensor/shape.js';
+import { getRngState, setRngState } from '../nn/random.js';
+import { deserializeLayer } from '../nn/registry.js';
+import type { Functional } from '../nn/functional.js';
+import { optimizerFromConfig } from '../train/optimizers/index.js';
+import type { Model } from '../train/model.js';
+import { getLoss, type LossName } from '../train/losses.js';
+import { getMetric, type MetricName } from '../train/metrics.js';
+import { readSafetensors, writeSafetensors, type SafetensorsEntry, type SafetensorsFile } from './safetensors.js';
+
+/** Tensors under this prefix are optimizer slots, not weights. */
+const OPT_PREFIX = '__optimizer__/';
+const FORMAT = 'graft.model.v1';
+
+/** What a checkpoint says about training progress. */
+export interface CheckpointInfo {
+  /** Epochs completed when it was written: pass as `initialEpoch` to continue. */
+  epoch: number;
+  /** Optimizer steps applied, or 0 when the file holds no optimizer state. */
+  iterations: number;
+}
+
+interface TrainingMeta {
+  epochsDone: number;
+  rngState: number;
+}
+
+interface CompileMeta {
+  optimizer: Record<string, unknown>;
+  loss: { name: LossName; fromLogits: boolean };
+  metrics: string[];
+}
+
+async function weightEntries(model: Functional): Promise<SafetensorsEntry[]> {
+  const named = [...model.namedWeights()];
+  const datas = await Promise.all(named.map(([, v]) => v.read()));
+  return named.map(([name, v], i) => ({ name, shape: v.shape, dtype: 'F32', data: datas[i]! }));
+}
+
+/** Writes the model's weights (atomically). */
+export async function saveWeightsOf(model: Functional, path: string): Promise<void> {
+  await writeSafetensors(path, await weightEntries(model), { format: 'graft.weights.v1' });
+}
+
+/** Checks that the file has exactly the model's weights with the same shapes, then writes them. */
+function applyWeights(model: Functional, file: SafetensorsFile, path: string, what: string): void {
+  const named = model.namedWeights();
+  for (const [name, v] of named) {
+    const t = file.tensors.get(name);
+    if (!t) throw new Error(`Graft ${what}: weight '${name}' of model '${model.name}' is missing from ${path}`);
+    if (!shapesEqual(t.shape, v.shape)) {
+      throw new Error(`Graft ${what}: weight '${name}' has shape ${formatShape(v.shape)} in model '${model.name}' but ${formatShape(t.shape)} in ${path}`);
+    }
+    if (!(t.data instanceof Float32Array)) throw new Error(`Graft ${what}: weight '${name}' in ${path} is ${t.dtype}, expected F32`);
+  }
+  for (const name of file.tensors.keys()) {
+    if (!name.startsWith(OPT_PREFIX) && !named.has(name)) {
+      throw new Error(`Graft ${what}: ${path} has weight '${name}', which model '${model.name}' does not have`);
+    }
+  }
+  for (const [name, v] of named) v.write(file.tensors.get(name)!.data as Float32Array);
+}
+
+/** Loads weights saved by saveWeights or save into a model of the same architecture. */
+export async function loadWeightsInto(model: Functional, path: string): Promise<void> {
+  applyWeights(model, await readSafetensors(path), path, 'loadWeights');
+}
+
+/** Writes architecture, weights, compile config, optimizer state, epochs done and the random stream. */
+export async function saveModel(model: Model, path: string): Promise<void> {
+  const entries = await weightEntries(model);
+  const metadata: Record<string, string> = {
+    format: FORMAT,
+    config: JSON.stringify({ className: model.className, config: model.getConfig() }),
+    training: JSON.stringify({ epochsDone: model.epochsDone, rngState: getRngState() } satisfies TrainingMeta),
+  };
+  const c = model.compiled;
+  if (c) {
+    const state = c.optimizer.getState();
+    const keys = Object.keys(state.slots);
+    const datas = await Promise.all(keys.map((k) => state.slots[k]!.data()));
+    keys.forEach((k, i) => entries.push({ name: OPT_PREFIX + k, shape: state.slots[k]!.shape, dtype: 'F32', data: datas[i]! }));
+    const meta: CompileMeta = {
+      optimizer: { ...c.optimizer.getConfig(), iterations: state.iterations },
+      loss: { name: c.loss.name, fromLogits: c.loss.fromLogits },
+      metrics: c.metrics.map((m) => m.name),
+    };
+    metadata.compile = JSON.stringify(meta);
+  }
+  await writeSafetensors(path, entries, metadata);
+}
+
+function parseMeta<T>(file: SafetensorsFile, key: string, path: string): T | null {
+  const raw = file.metadata[key];
+  if (raw === undefined) return null;
+  try {
+    return JSON.parse(raw) as T;
+  } catch {
+    throw new Error(`Graft: ${path} has unreadable '${key}' metadata`);
+  }
+}
+
+/** Copies the saved optimizer slots and step count into the model's compiled optimizer. */
+function applyOptimizerState(model: Model, file: SafetensorsFile, meta: CompileMeta | null): number {
+  const c = model.compiled;
+  if (!c || !meta) return 0;
+  const iterations = Number(meta.optimizer.iterations ?? 0);
+  const slots: Record<string, Tensor> = {};
+  for (const [name, t] of file.tensors) {
+    if (name.startsWith(OPT_PREFIX)) slots[name.slice(OPT_PREFIX.length)] = tensor(t.data as Float32Array, t.shape);
+  }
+  try {
+    c.optimizer.setState({ iterations, slots });
+  } finally {
+    for (const t of Object.values(slots)) t.dispose();
+  }
+  return iterations;
+}
+
+function applyTraining(model: Model, file: SafetensorsFile, path: string): number {
+  const t = parseMeta<TrainingMeta>(file, 'training', path);
+  if (!t) return 0;
+  model.epochsDone = t.epochsDone;
+  setRngState(t.rngState);
+  return t.epochsDone;
+}
+
+/**
+ * Restores a file written by save() into a model built by code: weights, and when the model is compiled, the
+ * optimizer state; also epochs done and the random stream. Returns the epoch to pass as initialEpoch.
+ */
+export async function loadCheckpointInto(model: Model, path: string): Promise<CheckpointInfo> {
+  const file = await readSafetensors(path);
+  applyWeights(model, file, path, 'loadCheckpoint');
+  const iterations = applyOptimizerState(model, file, parseMeta<CompileMeta>(file, 'compile', path));
+  return { epoch: applyTraining(model, file, path), iterations };
+}
+
+/** Rebuilds a model saved with save() without the code that made it: architecture, weights, compile state. */
+export async function loadModel(path: string): Promise<Model> {
+  const file = await readSafetensors(path);
+  if (file.metadata.format !== FORMAT) {
+    throw new Error(`Graft loadModel: ${path} is not a Graft model file (format '${file.metadata.format ?? 'none'}'); weights-only files load with model.loadWeights()`);
+  }
+  const spec = parseMeta<{ className: string; config: Record<string, unknown> }>(file, 'config', path)!;
+  const model = deserializeLayer(spec) as Model;
+  if (typeof (model as Partial<Model>).compile !== 'function') throw new Error(`Graft loadModel: ${path} holds a ${spec.className}, not a model`);
+  applyWeights(model, file, path, 'loadModel');
+  const meta = parseMeta<CompileMeta>(file, 'compile', path);
+  if (meta) {
+    const loss = getLoss(meta.loss.name, { fromLogits: meta.loss.fromLogits });
+    const metrics = meta.metrics.filter((name) => {
+      try {
+        getMetric(name as MetricName, loss.name);
+        return true;
+      } catch {
+        console.warn(`Graft loadModel: metric '${name}' is not a built-in metric; compile again to use it`);
+        return false;
+      }
+    });
+    model.compile({ optimizer: optimizerFromConfig(meta.optimizer), loss, metrics: metrics as MetricName[] });
+    applyOptimizerState(model, file, meta);
+  }
+  applyTraining(model, file, path);
+  return model;
+}
+

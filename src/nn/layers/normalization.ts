@@ -1,0 +1,147 @@
+// BatchNormalization (Keras semantics: batch statistics and moving-statistics updates only when training and
+// trainable) and Normalization (fixed or adapted per-channel mean and variance).
+
+import { batchNormInference, batchNormTrain, div, maximum, fullLike, mean as meanOp, sqrt, square, sub, updateMovingStats } from '../../ops/index.js';
+import { noGrad, tidy } from '../../tensor/engine.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { Layer, one, oneShape, shapeError, type CallContext, type LayerArgs, type LayerConfig } from '../layer.js';
+import { registerLayer } from '../registry.js';
+import type { Shape } from '../symbolic.js';
+import type { Variable } from '../variable.js';
+
+/** Options of batchNormalization(). */
+export interface BatchNormalizationArgs extends LayerArgs {
+  /** Default 0.99. */
+  momentum?: number;
+  /** Default 1e-3. */
+  epsilon?: number;
+  /** Learn beta (default true). */
+  center?: boolean;
+  /** Learn gamma (default true). */
+  scale?: boolean;
+}
+
+function channels(layer: Layer, inputShape: Shape | Shape[]): number {
+  const s = oneShape(layer, inputShape);
+  const c = s[s.length - 1];
+  if (s.length < 2 || typeof c !== 'number') throw shapeError(layer, 'needs a known last (channel) dimension', s);
+  return c;
+}
+
+export class BatchNormalization extends Layer {
+  static override readonly className = 'BatchNormalization';
+  readonly momentum: number;
+  readonly epsilon: number;
+  readonly center: boolean;
+  readonly scale: boolean;
+  gamma: Variable | null = null;
+  beta: Variable | null = null;
+  movingMean: Variable | null = null;
+  movingVariance: Variable | null = null;
+
+  constructor(args: BatchNormalizationArgs = {}) {
+    super(args);
+    this.momentum = args.momentum ?? 0.99;
+    this.epsilon = args.epsilon ?? 1e-3;
+    this.center = args.center ?? true;
+    this.scale = args.scale ?? true;
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const c = channels(this, inputShape);
+    if (this.scale) this.gamma = this.addWeight('gamma', [c], 'ones');
+    if (this.center) this.beta = this.addWeight('beta', [c], 'zeros');
+    this.movingMean = this.addWeight('moving_mean', [c], 'zeros', false);
+    this.movingVariance = this.addWeight('moving_variance', [c], 'ones', false);
+  }
+
+  call(inputs: Tensor | Tensor[], ctx: CallContext): Tensor {
+    const x = one(this, inputs);
+    const c = this.movingMean!.shape[0];
+    if (x.shape[x.rank - 1] !== c) throw shapeError(this, `expects ${c} channels`, x.shape);
+    const gamma = this.gamma?.value ?? null;
+    const beta = this.beta?.value ?? null;
+    // NOTE: Keras: a frozen BN (its own flag or a container's) runs in inference mode even while training.
+    if (!(ctx.training && this.trainable && !ctx.frozen)) {
+      return batchNormInference(x, this.movingMean!.value, this.movingVariance!.value, gamma, beta, this.epsilon);
+    }
+    const { y, mean, variance } = batchNormTrain(x, gamma, beta, this.epsilon);
+    updateMovingStats(this.movingMean!.value, mean, this.momentum);
+    updateMovingStats(this.movingVariance!.value, variance, this.momentum);
+    mean.dispose();
+    variance.dispose();
+    return y;
+  }
+
+  override getConfig(): LayerConfig {
+    return { ...super.getConfig(), momentum: this.momentum, epsilon: this.epsilon, center: this.center, scale: this.scale };
+  }
+}
+
+/** Options of normalization(). */
+export interface NormalizationArgs extends LayerArgs {
+  /** Per-channel mean (a number applies to every channel); default: set by adapt() (0 before). */
+  mean?: number | number[];
+  /** Per-channel variance; default: set by adapt() (1 before). */
+  variance?: number | number[];
+}
+
+export class Normalization extends Layer {
+  static override readonly className = 'Normalization';
+  readonly initMean: number | number[] | undefined;
+  readonly initVariance: number | number[] | undefined;
+  mean: Variable | null = null;
+  variance: Variable | null = null;
+
+  constructor(args: NormalizationArgs = {}) {
+    super(args);
+    this.initMean = args.mean;
+    this.initVariance = args.variance;
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const c = channels(this, inputShape);
+    this.mean = this.addWeight('mean', [c], 'zeros', false);
+    this.variance = this.addWeight('variance', [c], 'ones', false);
+    const fill = (v: number | number[] | undefined, w: Variable) => {
+      if (v === undefined) return;
+      const vals = typeof v === 'number' ? new Array<number>(c).fill(v) : v;
+      if (vals.length !== c) throw new Error(`Graft Normalization '${this.name}': ${vals.length} values for ${c} channels`);
+      w.write(Float32Array.from(vals));
+    };
+    fill(this.initMean, this.mean);
+    fill(this.initVariance, this.variance);
+  }
+
+  /** Sets mean and variance per channel from `data` (all axes but the last are reduced). */
+  adapt(data: Tensor): void {
+    this.ensureBuilt([null, ...data.shape.slice(1)]);
+    noGrad(() =>
+      tidy(() => {
+        const axes = [...Array(data.rank - 1).keys()];
+        const m = meanOp(data, axes);
+        const v = meanOp(square(sub(data, m)), axes);
+        this.mean!.assign(m);
+        this.variance!.assign(v);
+      }),
+    );
+  }
+
+  call(inputs: Tensor | Tensor[]): Tensor {
+    const x = one(this, inputs);
+    const std = sqrt(this.variance!.value);
+    // NOTE: Keras divides by max(sqrt(variance), epsilon) so a constant channel does not blow up.
+    const safe = maximum(std, fullLike(std, 1e-7));
+    return div(sub(x, this.mean!.value), safe);
+  }
+
+  override getConfig(): LayerConfig {
+    const c: LayerConfig = super.getConfig();
+    if (this.initMean !== undefined) c.mean = this.initMean;
+    if (this.initVariance !== undefined) c.variance = this.initVariance;
+    return c;
+  }
+}
+
+registerLayer(BatchNormalization);
+registerLayer(Normalization);

@@ -1,0 +1,50 @@
+// A layer weight: a GPU tensor that lives until the layer is disposed, with a name and a trainable flag.
+
+import { keep } from '../tensor/engine.js';
+import { Tensor } from '../tensor/tensor.js';
+import { formatShape, shapesEqual } from '../tensor/shape.js';
+
+export class Variable {
+  /** The current value; updated in place by optimizers and assign(). */
+  readonly value: Tensor;
+
+  constructor(
+    /** `layer/weight`, e.g. `block1a_dwconv/depthwise_kernel`. */
+    readonly name: string,
+    value: Tensor,
+    /** False for state that no gradient updates (BatchNormalization's moving statistics). */
+    readonly trainable: boolean,
+  ) {
+    this.value = keep(value);
+    this.value.name = name;
+  }
+
+  get shape(): readonly number[] {
+    return this.value.shape;
+  }
+
+  /** Copies `t`'s values into this variable (same shape). */
+  assign(t: Tensor): void {
+    if (!shapesEqual(t.shape, this.value.shape)) {
+      throw new Error(`Graft: cannot assign ${formatShape(t.shape)} to variable '${this.name}' of shape ${formatShape(this.value.shape)}`);
+    }
+    this.value.device.copy(t.buffer, 0, this.value.buffer, 0, this.value.size * 4);
+  }
+
+  /** Writes CPU values into this variable. */
+  write(values: Float32Array): void {
+    if (values.length !== this.value.size) {
+      throw new Error(`Graft: ${values.length} values for variable '${this.name}' of shape ${formatShape(this.value.shape)}`);
+    }
+    this.value.device.write(this.value.buffer, values);
+  }
+
+  /** Reads the values back to the CPU. */
+  async read(): Promise<Float32Array> {
+    return (await this.value.data()) as Float32Array;
+  }
+
+  dispose(): void {
+    this.value.dispose();
+  }
+}

@@ -1,0 +1,21 @@
+// Built-in callbacks, tfjs-style factories: `callbacks.modelCheckpoint({filepath: 'ckpt-{epoch:02d}.safetensors'})`.
+
+import { CsvLogger, type CsvLoggerArgs } from './csv-logger.js';
+import { EarlyStopping, type EarlyStoppingArgs } from './early-stopping.js';
+import { ModelCheckpoint, type ModelCheckpointArgs } from './model-checkpoint.js';
+import { ReduceLROnPlateau, type ReduceLROnPlateauArgs } from './reduce-lr.js';
+import { TensorBoard, type TensorBoardArgs } from './tensorboard.js';
+import { TerminateOnNaN } from './terminate-on-nan.js';
+
+export { Callback, History, CallbackList, type CallbackHooks, type Logs, type CallbackParams } from './callback.js';
+export { ProgbarLogger } from './progbar-logger.js';
+export { CsvLogger, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, TensorBoard, TerminateOnNaN };
+export type { CsvLoggerArgs, EarlyStoppingArgs, ModelCheckpointArgs, ReduceLROnPlateauArgs, TensorBoardArgs };
+export type { MonitorMode } from './monitor.js';
+
+export const modelCheckpoint = (a: ModelCheckpointArgs) => new ModelCheckpoint(a);
+export const earlyStopping = (a: EarlyStoppingArgs = {}) => new EarlyStopping(a);
+export const reduceLROnPlateau = (a: ReduceLROnPlateauArgs = {}) => new ReduceLROnPlateau(a);
+export const csvLogger = (a: CsvLoggerArgs) => new CsvLogger(a);
+export const terminateOnNaN = () => new TerminateOnNaN();
+export const tensorBoard = (a: TensorBoardArgs = {}) => new TensorBoard(a);

@@ -1,0 +1,121 @@
+// The epoch loop behind Model.fit (Keras semantics: epochs run from initialEpoch to epochs - 1; callbacks get
+// 0-based epoch and batch indices; batch logs are running means over the epoch; validation runs at epoch end).
+
+import type { Tensor } from '../tensor/tensor.js';
+import type { Model } from './model.js';
+import { Accumulator, testStep, trainStep, type CompiledState } from './step.js';
+import { CallbackList, History, type Callback, type CallbackHooks, type Logs } from './callbacks/callback.js';
+import { ProgbarLogger } from './callbacks/progbar-logger.js';
+import { DatasetSource, TensorSource, isDataset, type BatchSource, type Dataset } from './data-adapter.js';
+
+/** Options of fit(). */
+export interface FitArgs {
+  /** Index of the last epoch: training runs epochs initialEpoch .. epochs - 1 (default 1). */
+  epochs?: number;
+  /** Epochs already done, e.g. when resuming from a checkpoint (default 0). */
+  initialEpoch?: number;
+  /** Examples per batch for tensor inputs (default 32). */
+  batchSize?: number;
+  /** Batches per epoch (default: all of x, or one pass of the dataset). */
+  stepsPerEpoch?: number;
+  /** Evaluated at the end of every epoch; its logs are prefixed `val_`. */
+  validationData?: [Tensor, Tensor] | Dataset;
+  /** Batches of validationData per evaluation (default: all). */
+  validationSteps?: number;
+  /** Shuffle tensor inputs before each epoch, from the seeded stream (default true). */
+  shuffle?: boolean;
+  callbacks?: (Callback | CallbackHooks)[];
+  /** 0 silent, 1 progress bar, 2 one line per epoch (default 1). */
+  verbose?: 0 | 1 | 2;
+}
+
+/** Options of evaluate(). */
+export interface EvaluateArgs {
+  /** Default 32. */
+  batchSize?: number;
+  /** Batches to evaluate (default: all). */
+  steps?: number;
+}
+
+/** The batch source for (x, y) tensors or a dataset. */
+export function sourceOf(what: string, x: Tensor | Dataset, y: Tensor | undefined, batchSize: number, shuffle: boolean, steps?: number): BatchSource {
+  if (isDataset(x)) {
+    if (y) throw new Error(`Graft ${what}: pass either a dataset or (x, y) tensors, not both`);
+    return new DatasetSource(x, steps);
+  }
+  if (!y) throw new Error(`Graft ${what}: y is missing (pass (x, y) tensors or a dataset of {x, y})`);
+  return new TensorSource(x, y, batchSize, shuffle);
+}
+
+/** Runs the loss and metrics over a source in inference mode; one readback at the end. */
+export async function runEvaluation(model: Model, c: Pick<CompiledState, 'loss' | 'metrics'>, source: BatchSource, steps: number | undefined, prefix = ''): Promise<Logs> {
+  const acc = new Accumulator(['loss', ...c.metrics.map((m) => m.name)]);
+  try {
+    for await (const b of source.epoch(steps)) {
+      try {
+        testStep(model, c, b.x, b.y, acc);
+      } finally {
+        b.x.dispose();
+        b.y.dispose();
+      }
+    }
+    return await acc.read(prefix);
+  } finally {
+    acc.dispose();
+  }
+}
+
+export async function runFit(model: Model, c: CompiledState, source: BatchSource, args: FitArgs): Promise<History> {
+  const epochs = args.epochs ?? 1;
+  const initialEpoch = args.initialEpoch ?? 0;
+  const verbose = args.verbose ?? 1;
+  const steps = args.stepsPerEpoch ?? source.steps;
+  const history = new History();
+  const items: (Callback | CallbackHooks)[] = [...(args.callbacks ?? []), history];
+  if (verbose > 0) items.unshift(new ProgbarLogger());
+  const params = { epochs, initialEpoch, steps, verbose };
+  const list = new CallbackList(items, model, params);
+  const val = args.validationData;
+  const valSource = val ? (isDataset(val) ? new DatasetSource(val, undefined) : new TensorSource(val[0], val[1], args.batchSize ?? 32, false)) : null;
+  model.stopTraining = false;
+  model.history = history;
+  await list.trainBegin({});
+  let epochLogs: Logs = {};
+  for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
+    await list.epochBegin(epoch, {});
+    const acc = new Accumulator(['loss', ...c.metrics.map((m) => m.name)]);
+    let step = 0;
+    try {
+      for await (const b of source.epoch(args.stepsPerEpoch)) {
+        await list.batchBegin(step, {});
+        try {
+          trainStep(model, c, b.x, b.y, acc);
+        } finally {
+          b.x.dispose();
+          b.y.dispose();
+        }
+        const logs = await acc.read();
+        epochLogs = logs;
+        await list.batchEnd(step, logs);
+        step++;
+        if (model.stopTraining) break;
+      }
+    } finally {
+      acc.dispose();
+    }
+    if (source.exhausted) {
+      console.warn(`Graft fit: the dataset ran out of data after ${step} of ${args.stepsPerEpoch} steps in epoch ${epoch + 1}; stopping (make it yield stepsPerEpoch * epochs batches)`);
+      model.stopTraining = true;
+    }
+    if (valSource) {
+      await list.testBegin({});
+      const v = await runEvaluation(model, c, valSource, args.validationSteps, 'val_');
+      await list.testEnd(v);
+      epochLogs = { ...epochLogs, ...v };
+    }
+    model.epochsDone = epoch + 1;
+    await list.epochEnd(epoch, epochLogs);
+  }
+  await list.trainEnd(epochLogs);
+  return history;
+}

@@ -1,0 +1,103 @@
+// One training or test step on a batch: forward, loss, backward, optimizer update, and the running sums of the
+// loss and metrics, kept in one small GPU vector so that logs need one readback per step at most.
+
+import { add, mean, reshape, concat, sum } from '../ops/index.js';
+import { noGrad, tidy, keep } from '../tensor/engine.js';
+import { zeroGrad } from '../tensor/autograd.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { Functional } from '../nn/functional.js';
+import type { Variable } from '../nn/variable.js';
+import type { Optimizer } from './optimizers/index.js';
+import type { Loss } from './losses.js';
+import { metricValues, type Metric } from './metrics.js';
+import type { Logs } from './callbacks/callback.js';
+
+/** What compile() fixed: the loss, metrics, optimizer and the variables that train (with their path names). */
+export interface CompiledState {
+  loss: Loss;
+  metrics: Metric[];
+  optimizer: Optimizer;
+  /** Trainable variables at compile time, with the names that key optimizer slots. */
+  trainable: { variable: Variable; name: string }[];
+}
+
+/** Running sums of [loss, ...metrics] on the GPU and their element counts on the CPU. */
+export class Accumulator {
+  private sums: Tensor | null = null;
+  private counts: number[];
+
+  constructor(private readonly names: string[]) {
+    this.counts = names.map(() => 0);
+  }
+
+  /** Adds per-example values (one tensor per name) to the sums; no readback. */
+  add(values: Tensor[]): void {
+    noGrad(() => {
+      const next = tidy(() => {
+        const v = concat(values.map((t) => reshape(sum(t), [1])), 0);
+        return this.sums ? add(this.sums, v) : v;
+      });
+      this.sums?.dispose();
+      this.sums = keep(next);
+    });
+    values.forEach((t, i) => (this.counts[i]! += t.size));
+  }
+
+  /** Means so far, read back in one transfer; keys prefixed (e.g. `val_`). */
+  async read(prefix = ''): Promise<Logs> {
+    const logs: Logs = {};
+    if (!this.sums) return logs;
+    const s = await this.sums.data();
+    this.names.forEach((n, i) => (logs[prefix + n] = s[i]! / Math.max(1, this.counts[i]!)));
+    return logs;
+  }
+
+  dispose(): void {
+    this.sums?.dispose();
+    this.sums = null;
+  }
+}
+
+/** Shapes the model output for a single-output loss. */
+function single(out: Tensor | Tensor[]): Tensor {
+  if (Array.isArray(out)) {
+    if (out.length !== 1) throw new Error(`Graft fit: the model has ${out.length} outputs; losses for multi-output models are not supported`);
+    return out[0]!;
+  }
+  return out;
+}
+
+/** One optimizer step on (x, y); the loss and metric values go into `acc`. */
+export function trainStep(model: Functional, c: CompiledState, x: Tensor | Tensor[], y: Tensor, acc: Accumulator): void {
+  const params = c.trainable.map((t) => t.variable.value);
+  for (const p of params) p.requiresGrad = true;
+  try {
+    tidy(() => {
+      const pred = single(model.call(x, { training: true, frozen: false }));
+      const per = c.loss.perExample(y, pred);
+      const loss = mean(per);
+      if (loss.requiresGrad) {
+        loss.backward();
+        const pairs = c.trainable
+          .filter((t) => t.variable.value.grad)
+          .map((t) => ({ param: t.variable.value, grad: t.variable.value.grad!, name: t.name }));
+        c.optimizer.applyGradients(pairs);
+      }
+      acc.add([per, ...metricValues(c.metrics, y, pred)]);
+    });
+  } finally {
+    zeroGrad(params);
+    for (const p of params) p.requiresGrad = false;
+  }
+}
+
+/** Loss and metrics on (x, y) in inference mode; values go into `acc`. */
+export function testStep(model: Functional, c: Pick<CompiledState, 'loss' | 'metrics'>, x: Tensor | Tensor[], y: Tensor, acc: Accumulator): void {
+  noGrad(() =>
+    tidy(() => {
+      const pred = single(model.call(x, { training: false, frozen: false }));
+      acc.add([c.loss.perExample(y, pred), ...metricValues(c.metrics, y, pred)]);
+    }),
+  );
+}
+
