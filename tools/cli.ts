@@ -1,0 +1,57 @@
+// `graft`: the command-line interface. Each command lives in its own module; this file only wires them.
+// User errors print one clear line and exit non-zero, without a stack trace.
+
+import { Command } from 'commander';
+import { inspectCommand } from './inspect.js';
+
+/** An error the user can fix (bad path, bad flag): printed as one line, exit code 1. */
+export class UserError extends Error {}
+
+async function guarded(fn: () => Promise<number | void> | number | void): Promise<void> {
+  try {
+    const code = await fn();
+    if (typeof code === 'number') process.exitCode = code;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    // NOTE: Graft's own errors already name the problem; a stack trace would only bury it.
+    console.error(`graft: ${msg.split('\n')[0]}`);
+    if (process.env['GRAFT_DEBUG'] && e instanceof Error) console.error(e.stack);
+    process.exitCode = 1;
+  }
+}
+
+export function buildCli(): Command {
+  const program = new Command();
+  program
+    .name('graft')
+    .description('Graft: deep learning on WebGPU — ONNX import, Keras-style transfer learning, hand-written WGSL kernels')
+    .showHelpAfterError();
+
+  program
+    .command('inspect')
+    .description('print an ONNX model\'s inputs, outputs, opset, op counts, parameter count and unsupported ops')
+    .argument('<model...>', 'ONNX files')
+    .option('--json', 'print the report as JSON')
+    .action((models: string[], opts: { json?: boolean }) =>
+      guarded(() => inspectCommand([...models, ...(opts.json ? ['--json'] : [])])),
+    );
+
+  program
+    .command('bench')
+    .description('run kernel and model benchmarks with peers (matmul, elementwise, conv, model)')
+    .argument('[suites...]', 'suites to run', ['matmul', 'elementwise'])
+    .option('--json <file>', 'write the rows as JSON')
+    .option('--quick', 'fewer sizes and iterations')
+    .action((suites: string[], opts: { json?: string; quick?: boolean }) =>
+      guarded(async () => {
+        const { runBench } = await import('../bench/run.js');
+        await runBench([...suites, ...(opts.json ? ['--json', opts.json] : []), ...(opts.quick ? ['--quick'] : [])]);
+      }),
+    );
+
+  return program;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await buildCli().parseAsync(process.argv);
+}
