@@ -12,3 +12,4 @@ export { zeroGrad } from './tensor/autograd.js';
 export * from './ops/index.js';
 export * from './nn/index.js';
 export * from './train/index.js';
+export * as applications from './applications/index.js';
