@@ -52,14 +52,13 @@ describe('efficientNetB0 with fresh weights', () => {
       ['block2b', 'block3b', 'block4b', 'block4c', 'block5b', 'block5c', 'block6b', 'block6c', 'block6d'].map((b) => `${b}_drop`));
     expect(base.outputs[0]!.shape).toEqual([null, 7, 7, 1280]);
     expect(trainableCount(base)).toBe(KERAS_TRAINABLE_NO_TOP);
-    // NOTE: Graft's Normalization holds mean and variance (6) and may lack Keras' count scalar; the rest is exact.
-    expect(normalizationParams(base)).toBeGreaterThanOrEqual(6);
-    expect(base.countParams() - normalizationParams(base)).toBe(KERAS_TOTAL_NO_TOP - KERAS_NORMALIZATION_PARAMS);
+    expect(normalizationParams(base)).toBe(KERAS_NORMALIZATION_PARAMS);
+    expect(base.countParams()).toBe(KERAS_TOTAL_NO_TOP);
 
     const full = efficientNetB0({ weights: null });
     expect(full.layers.slice(-4).map((l) => l.name)).toEqual(['top_activation', 'avg_pool', 'top_dropout', 'predictions']);
     expect(full.outputs[0]!.shape).toEqual([null, 1000]);
-    expect(full.countParams() - normalizationParams(full)).toBe(KERAS_TOTAL_TOP - KERAS_NORMALIZATION_PARAMS);
+    expect(full.countParams()).toBe(KERAS_TOTAL_TOP);
     base.dispose();
     full.dispose();
   });

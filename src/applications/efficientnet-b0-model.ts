@@ -98,8 +98,7 @@ function block(inputs: SymbolicTensor, b: B0Block, t: BlockTools): SymbolicTenso
 
   x = t.bn(t.conv(x, `${n}_project_conv`, b.filtersOut, 1, 1, 'same'), `${n}_project_bn`);
   if (!b.residual) return x;
-  // Porting note: Keras drops whole residual branches per example (noise_shape (N,1,1,1)); Graft's Dropout has no
-  // noise_shape yet, so this layer drops single activations at the same rate.
-  if (b.dropRate > 0) x = layers.dropout({ rate: b.dropRate, name: `${n}_drop` }).apply(x);
+  // NOTE: stochastic depth as in Keras: noise shape (N,1,1,1) drops whole residual branches per example.
+  if (b.dropRate > 0) x = layers.dropout({ rate: b.dropRate, noiseShape: [null, 1, 1, 1], name: `${n}_drop` }).apply(x);
   return layers.add({ name: `${n}_add` }).apply([x, inputs]);
 }

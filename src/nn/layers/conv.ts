@@ -46,7 +46,8 @@ export interface DepthwiseConv2DArgs extends ConvBaseArgs {
   depthwiseInitializer?: InitializerName;
 }
 
-const FUSED = new Set<string>(['linear', 'relu', 'relu6', 'sigmoid', 'silu']);
+// NOTE: 'swish' is Keras' other name for 'silu'; both fuse into the conv epilogue.
+const FUSED = new Set<string>(['linear', 'relu', 'relu6', 'sigmoid', 'silu', 'swish']);
 
 function pair(v: Pair): [number, number] {
   return typeof v === 'number' ? [v, v] : [v[0], v[1]];
@@ -111,7 +112,7 @@ abstract class ConvBase extends Layer {
     const fused = FUSED.has(this.activation);
     const y = op(x, this.kernel!.value, {
       strides: this.strides, padding: this.padding, dilations: this.dilationRate, bias: this.bias?.value,
-      activation: (fused ? this.activation : 'linear') as ConvActivation,
+      activation: (fused ? (this.activation === 'swish' ? 'silu' : this.activation) : 'linear') as ConvActivation,
     });
     return fused ? y : activate(this.activation, y);
   }

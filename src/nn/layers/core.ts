@@ -36,14 +36,18 @@ export class Activation extends Layer {
 export interface DropoutArgs extends LayerArgs {
   /** Fraction of inputs to drop, in [0, 1). */
   rate: number;
+  /** Shape of the mask, broadcast over the input; null takes the input's size (e.g. [null, 1, 1, 1] drops whole examples). */
+  noiseShape?: (number | null)[];
 }
 
 export class Dropout extends Layer {
   static override readonly className = 'Dropout';
   readonly rate: number;
+  readonly noiseShape: (number | null)[] | undefined;
 
   constructor(args: DropoutArgs) {
     super(args);
+    this.noiseShape = args.noiseShape;
     if (!(args.rate >= 0 && args.rate < 1)) throw new Error(`Graft Dropout '${this.name}': rate must be in [0, 1), got ${args.rate}`);
     this.rate = args.rate;
   }
@@ -52,14 +56,18 @@ export class Dropout extends Layer {
     const x = one(this, inputs);
     if (!ctx.training || this.rate === 0) return x;
     // Porting note: the mask is drawn on the CPU from the seeded stream (so checkpoints capture it) and uploaded.
-    const u = randomUniform(x.shape, 0, 1, { seed: nextSeed(), device: x.device });
+    const maskShape = this.noiseShape ? this.noiseShape.map((d, i) => d ?? x.shape[i]!) : x.shape;
+    if (maskShape.length !== x.rank) {
+      throw new Error(`Graft Dropout '${this.name}': noiseShape [${this.noiseShape}] does not match input rank ${x.rank}`);
+    }
+    const u = randomUniform(maskShape, 0, 1, { seed: nextSeed(), device: x.device });
     const keep = greater(u, fullLike(u, this.rate));
     const scaled = affine(keep, 1 / (1 - this.rate), 0);
     return mul(x, scaled);
   }
 
   override getConfig(): LayerConfig {
-    return { ...super.getConfig(), rate: this.rate };
+    return { ...super.getConfig(), rate: this.rate, ...(this.noiseShape ? { noiseShape: this.noiseShape } : {}) };
   }
 }
 

@@ -92,6 +92,8 @@ export class Normalization extends Layer {
   readonly initVariance: number | number[] | undefined;
   mean: Variable | null = null;
   variance: Variable | null = null;
+  /** Samples seen by adapt(), as Keras keeps it (a non-trainable scalar weight). */
+  count: Variable | null = null;
 
   constructor(args: NormalizationArgs = {}) {
     super(args);
@@ -103,6 +105,7 @@ export class Normalization extends Layer {
     const c = channels(this, inputShape);
     this.mean = this.addWeight('mean', [c], 'zeros', false);
     this.variance = this.addWeight('variance', [c], 'ones', false);
+    this.count = this.addWeight('count', [], 'zeros', false);
     const fill = (v: number | number[] | undefined, w: Variable) => {
       if (v === undefined) return;
       const vals = typeof v === 'number' ? new Array<number>(c).fill(v) : v;
@@ -125,6 +128,7 @@ export class Normalization extends Layer {
         this.variance!.assign(v);
       }),
     );
+    this.count!.write(Float32Array.of(data.size / data.shape[data.rank - 1]!));
   }
 
   call(inputs: Tensor | Tensor[]): Tensor {
