@@ -37,6 +37,24 @@ export function buildCli(): Command {
     );
 
   program
+    .command('run')
+    .description('run an ONNX model on a NumPy .npy array (in the layout the file declares) and write its first output as .npy')
+    .argument('<model>', 'ONNX file')
+    .requiredOption('--input <file>', 'input array (.npy, float32)')
+    .requiredOption('--output <file>', 'where to write the first output (.npy)')
+    .option('--input-name <name>', 'the graph input to feed (default: the first)')
+    .option('--batch-size <n>', 'run in batches of n')
+    .action((model: string, opts: { input: string; output: string; inputName?: string; batchSize?: string }) =>
+      guarded(async () => {
+        const { runCommand } = await import('./run-onnx.js');
+        const args = [model, '--input', opts.input, '--output', opts.output];
+        if (opts.inputName) args.push('--input-name', opts.inputName);
+        if (opts.batchSize) args.push('--batch-size', opts.batchSize);
+        return runCommand(args);
+      }),
+    );
+
+  program
     .command('bench')
     .description('run kernel and model benchmarks with peers (matmul, elementwise, conv, model)')
     .argument('[suites...]', 'suites to run', ['matmul', 'elementwise'])

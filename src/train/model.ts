@@ -17,6 +17,7 @@ import { runEvaluation, runFit, sourceOf, type EvaluateArgs, type FitArgs } from
 import {
   loadCheckpointInto, loadWeightsInto, saveModel, saveWeightsOf, type CheckpointInfo,
 } from '../io/checkpoint.js';
+import type { ExportOptions } from '../io/onnx/export.js';
 
 /** Options of compile(). */
 export interface CompileArgs {
@@ -172,6 +173,13 @@ export class Model extends Functional {
    */
   save(path: string): Promise<void> {
     return saveModel(this, path);
+  }
+
+  /** Writes this model as ONNX (NHWC or NCHW input) that onnxruntime runs with the same outputs. */
+  async exportOnnx(path: string, options: ExportOptions = {}): Promise<void> {
+    // NOTE: loaded on first use so that training code does not pull in the protobuf writer.
+    const { exportOnnx } = await import('../io/onnx/export.js');
+    return exportOnnx(this, path, options);
   }
 
   /** Restores weights, optimizer state (when compiled) and the random stream from a file written by save(). */
