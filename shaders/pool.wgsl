@@ -6,8 +6,9 @@
 //                     Dispatch: grid(ceil(N*S*C / WG)).
 // gap_finalize:       in: part [N,S,C]      out: y [N,C]        one invocation: (n, c), scale * sum over s.
 //                     Dispatch: grid(ceil(N*C / WG)).
-// gap_backward:       in: dy [N,C]          out: dx [N,HW,C]    one invocation: one element, dx = dy[n,c] * scale.
-//                     Dispatch: grid(ceil(N*HW*C / WG)).
+// gap_backward:       in: dy [N,C]          out: dx [N,HW,C]    one invocation: channel c of GAP_RB rows of image n,
+//                     dx = dy[n,c] * scale. Dispatch: grid(ceil(N*ceil(HW/GAP_RB)*C / WG)).
+// gap_partial_v4, gap_backward_v4: the same with C4 = C / 4 lanes of 4 channels (C % 4 == 0).
 // pool2d:             in: x                 out: y [N,OH,OW,C]  one invocation: one output element;
 //                     OP 0: max over the valid window, OP 1: mean over the valid window (padding excluded).
 //                     Dispatch: grid(ceil(N*OH*OW*C / WG)).
@@ -17,6 +18,8 @@
 //                     over the windows whose recorded winner is this element (a gather: no atomics, deterministic).
 // avg_pool_backward:  in: dy                out: dx             one invocation: one input element, the sum of
 //                     dy / count over the windows that contain it. Dispatch for both: grid(ceil(N*H*W*C / WG)).
+// pool2d_v4, max_pool_argmax_v4, max_pool_backward_v4, avg_pool_backward_v4: the same with 4 channels per invocation
+// (C % 4 == 0), at the end of the file.
 // Linear group index everywhere: wid.x + wid.y * nwg.x.
 
 override WG: u32 = 64u;
@@ -95,6 +98,9 @@ fn gap_finalize(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
   fy[i] = acc * fp.scale;
 }
 
+// NOTE: one invocation writes a block of GAP_RB rows of one channel: dy loads once, no index division per element.
+const GAP_RB: u32 = 32u;
+
 @group(0) @binding(0) var<storage, read> bdy: array<f32>;
 @group(0) @binding(1) var<storage, read_write> bdx: array<f32>;
 @group(0) @binding(2) var<uniform> bp: GapParams;
@@ -105,8 +111,15 @@ fn gap_backward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
   let i = gid(lid, wid, nwg);
   if (i >= bp.total) { return; }
   let c = i % bp.c;
-  let n = i / (bp.hw * bp.c);
-  bdx[i] = bdy[n * bp.c + c] * bp.scale;
+  let t = i / bp.c;
+  let blocks = (bp.hw + GAP_RB - 1u) / GAP_RB;
+  let n = t / blocks;
+  let r0 = (t % blocks) * GAP_RB;
+  let r1 = min(r0 + GAP_RB, bp.hw);
+  let v = bdy[n * bp.c + c] * bp.scale;
+  for (var r = r0; r < r1; r++) {
+    bdx[(n * bp.hw + r) * bp.c + c] = v;
+  }
 }
 
 // ---- windowed pooling ----
@@ -379,4 +392,47 @@ fn avg_pool_backward_v4(@builtin(local_invocation_index) lid: u32, @builtin(work
     }
   }
   wdx[i] = acc;
+}
+
+@group(0) @binding(0) var<storage, read> gx4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> gpart4: array<vec4<f32>>;
+@group(0) @binding(2) var<uniform> gp4: GapParams;
+
+@compute @workgroup_size(WG)
+fn gap_partial_v4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+                  @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid(lid, wid, nwg);
+  if (i >= gp4.total) { return; }
+  let c = i % gp4.c;
+  let t = i / gp4.c;
+  let s = t % gp4.s;
+  let n = t / gp4.s;
+  let r0 = s * gp4.r;
+  let r1 = min(r0 + gp4.r, gp4.hw);
+  var acc = vec4<f32>(0.0);
+  for (var r = r0; r < r1; r++) {
+    acc += gx4[(n * gp4.hw + r) * gp4.c + c];
+  }
+  gpart4[i] = acc * gp4.scale;
+}
+
+@group(0) @binding(0) var<storage, read> bdy4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> bdx4: array<vec4<f32>>;
+@group(0) @binding(2) var<uniform> bp4: GapParams;
+
+@compute @workgroup_size(WG)
+fn gap_backward_v4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+                   @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid(lid, wid, nwg);
+  if (i >= bp4.total) { return; }
+  let c = i % bp4.c;
+  let t = i / bp4.c;
+  let blocks = (bp4.hw + GAP_RB - 1u) / GAP_RB;
+  let n = t / blocks;
+  let r0 = (t % blocks) * GAP_RB;
+  let r1 = min(r0 + GAP_RB, bp4.hw);
+  let v = bdy4[n * bp4.c + c] * bp4.scale;
+  for (var r = r0; r < r1; r++) {
+    bdx4[(n * bp4.hw + r) * bp4.c + c] = v;
+  }
 }

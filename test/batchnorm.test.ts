@@ -223,7 +223,7 @@ describe('foldBatchNorm and scaleShift', () => {
     await expectTensor(f.shift, r.shift, { atol: 1e-6, rtol: 1e-5 }, 'shift');
   });
 
-  for (const act of [undefined, 'relu', 'relu6', 'sigmoid', 'silu'] as const) {
+  for (const act of [undefined, 'linear', 'relu', 'relu6', 'sigmoid', 'silu'] as const) {
     it(`scaleShift ${act ?? 'linear'} forward and backward match the oracle`, async () => {
       const s = [3, 4, 4, 5];
       const x = randomValues(size(s), 81, -4, 4);
@@ -249,6 +249,31 @@ describe('foldBatchNorm and scaleShift', () => {
       });
     });
   }
+});
+
+describe('memory', () => {
+  it('holds no tensors across training steps, with or without a backward', () => {
+    const s = [2, 4, 4, 8];
+    const v = inputs(s, 95);
+    const x = g.tensor(v.x, s, { requiresGrad: true });
+    const gamma = g.tensor(v.gamma, [8], { requiresGrad: true });
+    const beta = g.tensor(v.beta, [8], { requiresGrad: true });
+    const u = g.tensor(randomValues(size(s), 96), s);
+    const mm = g.zeros([8]);
+    const step = (withBackward: boolean) => {
+      g.tidy(() => {
+        const out = g.batchNormTrain(x, gamma, beta, EPS);
+        g.updateMovingStats(mm, out.mean);
+        const loss = g.sum(g.mul(g.batchNormInference(out.y, mm, g.ones([8]), gamma, beta, EPS), u));
+        if (withBackward) loss.backward();
+      });
+      g.zeroGrad([x, gamma, beta]);
+    };
+    step(true);
+    const before = g.memory().tensorsLive;
+    for (const withBackward of [true, false, true]) step(withBackward);
+    expect(g.memory().tensorsLive).toBe(before);
+  });
 });
 
 describe('errors', () => {

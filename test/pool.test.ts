@@ -12,8 +12,8 @@ useDevice();
 const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
 
 describe('globalAvgPool', () => {
-  // 33x17 = 561 rows per image takes the chunked two-pass path; 7x7 and 1x1 the single pass.
-  for (const s of [[2, 7, 7, 5], [1, 1, 1, 3], [3, 33, 17, 6], [1, 64, 64, 2]]) {
+  // 33x17 = 561 rows per image takes the chunked two-pass path; 1x1 the single pass; C % 4 == 0 the vec4 kernels.
+  for (const s of [[2, 7, 7, 5], [1, 1, 1, 3], [3, 33, 17, 6], [1, 64, 64, 2], [2, 7, 7, 8], [3, 33, 17, 12], [1, 1, 1, 4]]) {
     it(`${JSON.stringify(s)} matches the oracle, with and without keepDims`, async () => {
       const v = randomValues(size(s), 3, -2, 2);
       for (const keepDims of [false, true]) {
@@ -22,7 +22,7 @@ describe('globalAvgPool', () => {
     });
   }
 
-  for (const [s, keepDims] of [[[2, 3, 3, 5], false], [[1, 4, 3, 2], true], [[3, 33, 17, 6], false]] as [number[], boolean][]) {
+  for (const [s, keepDims] of [[[2, 3, 3, 5], false], [[1, 4, 3, 2], true], [[3, 33, 17, 6], false], [[2, 3, 5, 8], true], [[2, 35, 9, 4], false]] as [number[], boolean][]) {
     it(`${JSON.stringify(s)} keepDims=${keepDims} backward matches central differences`, async () => {
       await gradCheck({ shapes: [s], gpu: ([x]) => g.globalAvgPool(x!, { keepDims }), ref: ([x]) => globalAvgPoolRef(x!, keepDims) });
     });
@@ -102,6 +102,25 @@ describe('maxPool2d and avgPool2d backward', () => {
     const y = g.maxPool2d(x, { poolSize: 2 });
     expect(y.node).toBeNull();
     expect(y.shape).toEqual([2, 2, 2, 3]);
+  });
+});
+
+describe('memory', () => {
+  it('holds no tensors (arg-max indices included) across training steps, with or without a backward', () => {
+    const s = [2, 7, 7, 8];
+    const x = g.tensor(randomValues(size(s), 21), s, { requiresGrad: true });
+    const step = (withBackward: boolean) => {
+      g.tidy(() => {
+        const y = g.maxPool2d(g.avgPool2d(x, { poolSize: 2, strides: 1 }), { poolSize: 3, strides: 2, padding: 'same' });
+        const loss = g.sum(g.globalAvgPool(y));
+        if (withBackward) loss.backward();
+      });
+      g.zeroGrad([x]);
+    };
+    step(true);
+    const before = g.memory().tensorsLive;
+    for (const withBackward of [true, false, true]) step(withBackward);
+    expect(g.memory().tensorsLive).toBe(before);
   });
 });
 

@@ -10,9 +10,9 @@ import { checkFloat } from './checks.js';
 
 const WG = 64;
 
-/** Activations that scaleShift can fuse; the codes match ACT in shaders/batchnorm.wgsl. */
-export type ChannelActivation = 'relu' | 'relu6' | 'sigmoid' | 'silu';
-const ACT: Record<ChannelActivation | 'none', number> = { none: 0, relu: 1, relu6: 2, sigmoid: 3, silu: 4 };
+/** Activations that scaleShift can fuse (the conv epilogue's set); the codes match ACT in shaders/batchnorm.wgsl. */
+export type ChannelActivation = 'linear' | 'relu' | 'relu6' | 'sigmoid' | 'silu';
+const ACT: Record<ChannelActivation, number> = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, silu: 4 };
 
 /** How a per-channel reduction over M rows is split: S chunks of R rows. */
 interface ChunkPlan {
@@ -326,13 +326,13 @@ export function foldBatchNorm(movingMean: Tensor, movingVar: Tensor, gamma: Tens
   return { scale: scaleOut, shift: shiftOut };
 }
 
-/** y = activation(x * scale + shift) per channel (last axis); the fused form of inference batch normalization. */
+/** y = activation(x * scale + shift) per channel (last axis, default 'linear'); the fused form of inference batch norm. */
 export function scaleShift(x: Tensor, scale: Tensor, shift: Tensor, activation?: ChannelActivation): Tensor {
   const op = 'scaleShift';
   const c = channelsOf(op, x);
   checkChannelParam(op, x, c, scale, 'scale');
   checkChannelParam(op, x, c, shift, 'shift');
-  const act = ACT[activation ?? 'none'];
+  const act = ACT[activation ?? 'linear'];
   if (act === undefined) throw new Error(`Graft ${op}: unknown activation '${String(activation)}'`);
   const d = x.device;
   const y = new Tensor(d, x.shape, 'float32');

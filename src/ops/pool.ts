@@ -82,10 +82,14 @@ export function poolGeometry(op: string, shape: readonly number[], options: Pool
 
 interface GapParams {
   n: number;
+  /** Rows per image (H*W). */
   hw: number;
+  /** Lanes per row: C, or C/4 for the vec4 kernels (gap_finalize always gets C). */
   c: number;
+  /** Rows per chunk and chunks per image of the first pass. */
   r: number;
   s: number;
+  /** Invocations. */
   total: number;
   scale: number;
 }
@@ -107,16 +111,23 @@ const poolUniforms = (p: PoolParams) => {
 };
 const groups = (p: { total: number }) => grid(Math.ceil(p.total / WG));
 
-const gapPartial = defineKernel<GapParams>({
-  name: 'gap_partial', shader: 'pool', entryPoint: 'gap_partial', inputs: 1, outputs: 1,
-  constants: () => ({ WG }), uniforms: gapUniforms, workgroups: groups,
-});
+/** Rows per gap_backward invocation; matches GAP_RB in shaders/pool.wgsl. */
+const GAP_RB = 32;
+
+/** A global-pooling kernel in its scalar and vec4 forms (GapParams.c counts lanes of 1 or 4 channels). */
+function gapKernels(entry: string) {
+  const make = (suffix: string) =>
+    defineKernel<GapParams>({
+      name: entry + suffix, shader: 'pool', entryPoint: entry + suffix, inputs: 1, outputs: 1,
+      constants: () => ({ WG }), uniforms: gapUniforms, workgroups: groups,
+    });
+  return { scalar: make(''), vec4: make('_v4') };
+}
+
+const gapPartial = gapKernels('gap_partial');
+const gapBackward = gapKernels('gap_backward');
 const gapFinalize = defineKernel<GapParams>({
   name: 'gap_finalize', shader: 'pool', entryPoint: 'gap_finalize', inputs: 1, outputs: 1,
-  constants: () => ({ WG }), uniforms: gapUniforms, workgroups: groups,
-});
-const gapBackward = defineKernel<GapParams>({
-  name: 'gap_backward', shader: 'pool', entryPoint: 'gap_backward', inputs: 1, outputs: 1,
   constants: () => ({ WG }), uniforms: gapUniforms, workgroups: groups,
 });
 
@@ -165,21 +176,25 @@ export function globalAvgPool(x: Tensor, options: GlobalPoolOptions = {}): Tenso
   if (hw === 0) throw new Error(`Graft ${op}: input ${formatShape(x.shape)} has no spatial elements to average`);
   const d = x.device;
   const y = new Tensor(d, options.keepDims ? [n, 1, 1, c] : [n, c], 'float32');
+  const width = c % 4 === 0 ? 4 : 1;
+  const lanes = c / width;
+  const pick = (k: { scalar: Kernel<GapParams>; vec4: Kernel<GapParams> }) => (width === 4 ? k.vec4 : k.scalar);
   // NOTE: one invocation per (n, c) would walk H*W rows serially; chunks of rows keep large maps parallel.
-  const target = Math.max(1, Math.min(Math.ceil(hw / 32), Math.ceil(32768 / Math.max(1, n * c))));
+  const target = Math.max(1, Math.min(Math.ceil(hw / 32), Math.ceil(32768 / Math.max(1, n * lanes))));
   const r = Math.ceil(hw / target);
   const s = Math.ceil(hw / r);
   if (s === 1) {
-    d.run(gapPartial, [x.buffer], [y.buffer], { n, hw, c, r, s, total: n * c, scale: 1 / hw });
+    d.run(pick(gapPartial), [x.buffer], [y.buffer], { n, hw, c: lanes, r, s, total: n * lanes, scale: 1 / hw });
   } else {
     const part = new Tensor(d, [n, s, c], 'float32');
-    d.run(gapPartial, [x.buffer], [part.buffer], { n, hw, c, r, s, total: n * s * c, scale: 1 });
+    d.run(pick(gapPartial), [x.buffer], [part.buffer], { n, hw, c: lanes, r, s, total: n * s * lanes, scale: 1 });
     d.run(gapFinalize, [part.buffer], [y.buffer], { n, hw, c, r, s, total: n * c, scale: 1 / hw });
     part.dispose();
   }
   return recordOp(y, [x], op, (g) => {
     const dx = new Tensor(d, x.shape, 'float32');
-    d.run(gapBackward, [g.buffer], [dx.buffer], { n, hw, c, r, s, total: x.size, scale: 1 / hw });
+    const total = n * Math.ceil(hw / GAP_RB) * lanes;
+    d.run(pick(gapBackward), [g.buffer], [dx.buffer], { n, hw, c: lanes, r, s, total, scale: 1 / hw });
     return [dx];
   });
 }

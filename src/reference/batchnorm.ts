@@ -58,6 +58,7 @@ export function foldBatchNormRef(mean: RefTensor, variance: RefTensor, gamma: Re
 
 /** Activations that scaleShift fuses. */
 export const channelActivationRef: Record<string, (z: number) => number> = {
+  linear: (z) => z,
   relu: (z) => Math.max(z, 0),
   relu6: (z) => Math.min(Math.max(z, 0), 6),
   sigmoid: (z) => 1 / (1 + Math.exp(-z)),

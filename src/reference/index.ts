@@ -8,3 +8,6 @@ export * from './layout.js';
 export * from './conv.js';
 export * from './softmax.js';
 export * from './optimizers.js';
+export * from './batchnorm.js';
+export * from './pool.js';
+export * from './matmul.js';
