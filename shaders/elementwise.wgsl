@@ -8,7 +8,8 @@
 
 override WG: u32 = 64u;
 override OP: u32 = 0u;
-// BCAST 0: a and b have the output's shape (contiguous); 1: b is a scalar; 2: general strided broadcast.
+// BCAST 0: a and b have the output's shape (contiguous); 1: b is a scalar; 2: general strided broadcast;
+// 3: a contiguous, b repeats along the leading dim of a rank-2 (coalesced) shape.
 override BCAST: u32 = 2u;
 
 struct UnaryParams {
@@ -231,6 +232,8 @@ fn binary(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
       bc[i] = binary_f(ba[i], bb[i]);
     } else if (BCAST == 1u) {
       bc[i] = binary_f(ba[i], bb[0]);
+    } else if (BCAST == 3u) {
+      bc[i] = binary_f(ba[i], bb[i % dim(pp.shape, 1u)]);
     } else {
       // Decompose the output index from the last dimension up, accumulating each input's offset.
       var rem = i;

@@ -58,7 +58,7 @@ const unaryBackwardKernel = defineKernel<UnaryParams>({
 interface BinaryParams {
   op: number;
   n: number;
-  mode: 0 | 1 | 2;
+  mode: 0 | 1 | 2 | 3;
   shape: number[];
   astr: number[];
   bstr: number[];
@@ -97,14 +97,32 @@ export function mapBinary(a: Tensor, b: Tensor, op: BinaryName): Tensor {
   const out = new Tensor(a.device, shape, 'float32');
   const same = shapesEqual(a.shape, shape) && shapesEqual(b.shape, shape);
   const bScalar = shapesEqual(a.shape, shape) && b.size === 1;
-  const mode = same ? 0 : bScalar ? 1 : 2;
-  a.device.run(binaryKernel, [a.buffer, b.buffer], [out.buffer], {
-    op: BinaryOp[op],
-    n: out.size,
-    mode,
-    shape,
-    astr: broadcastStrides(a.shape, shape),
-    bstr: broadcastStrides(b.shape, shape),
+  const c = coalesce(shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape));
+  // Mode 3: a is contiguous and b repeats along the leading dim (bias-style [M, N] + [N]): one modulo per element.
+  const bSuffix = c.shape.length === 2 && c.astr[0] === c.shape[1] && c.astr[1] === 1 && c.bstr[0] === 0 && c.bstr[1] === 1;
+  const mode = same ? 0 : bScalar ? 1 : bSuffix ? 3 : 2;
+  a.device.run(binaryKernel, [a.buffer, b.buffer], [out.buffer], { op: BinaryOp[op], n: out.size, mode, ...c });
+  return out;
+}
+
+/**
+ * Drops size-1 dims and merges neighbours that both inputs walk contiguously (or both broadcast), so the kernel's
+ * per-element index arithmetic runs over as few dims as possible: [8,112,112,96] * [96] becomes [100352, 96] * [96].
+ */
+export function coalesce(shape: number[], astr: number[], bstr: number[]): { shape: number[]; astr: number[]; bstr: number[] } {
+  const out = { shape: [] as number[], astr: [] as number[], bstr: [] as number[] };
+  shape.forEach((d, i) => {
+    if (d === 1) return;
+    const k = out.shape.length - 1;
+    if (k >= 0 && out.astr[k] === astr[i]! * d && out.bstr[k] === bstr[i]! * d) {
+      out.shape[k]! *= d;
+      out.astr[k] = astr[i]!;
+      out.bstr[k] = bstr[i]!;
+    } else {
+      out.shape.push(d);
+      out.astr.push(astr[i]!);
+      out.bstr.push(bstr[i]!);
+    }
   });
   return out;
 }
