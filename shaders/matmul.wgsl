@@ -1,6 +1,6 @@
 // Tuned matmul with a fused epilogue: C = act(op(A) · op(B) + bias), batched with NumPy broadcasting.
 //
-// matmul, matmul_vec4:  in: a, b, bias (a dummy binding when HAS_BIAS is false)   out: c   uniform: Params
+// matmul, matmul_vec4:  in: a, b, bias (a dummy binding when has_bias is 0)   out: c   uniform: Params
 //   op(A) is [M, K] read through strides (sam, sak), op(B) is [K, N] through (sbk, sbn): transposes are strides.
 //   One invocation computes a TM x (4*TN4) block of C held in registers (register tiling, no workgroup memory:
 //   on lavapipe a workgroup runs on one CPU thread, so shared memory only adds barriers). Out-of-range rows and
@@ -17,11 +17,10 @@ override WGY: u32 = 8u;
 // Rows per invocation (1..16) and vec4 column groups per invocation (1..2), with TM * TN4 <= 16.
 override TM: u32 = 4u;
 override TN4: u32 = 1u;
-// 0 linear, 1 relu, 2 relu6, 3 sigmoid, 4 tanh, 5 silu (values match MatmulActivation in src/ops/matmul.ts).
+// act_backward only: 0 linear, 1 relu, 2 relu6, 3 sigmoid, 4 tanh (MatmulActivation in src/ops/matmul.ts).
+// NOTE: the matmul entries take the activation, the bias flag and the batch rank as uniforms, not overrides:
+// each specialization of the unrolled 8x8 block costs seconds of LLVM time on lavapipe, the epilogue almost nothing.
 override ACT: u32 = 0u;
-override HAS_BIAS: bool = false;
-// false: one batch of C (2-D fast path; A and B offsets are 0).
-override BATCHED: bool = false;
 // matmul_vec4 layouts. VA 1: A is [M, K] with K % 4 == 0 (vec4 along K); 2: A is [K, M] with M % 4 == 0 and
 // TM % 4 == 0 (vec4 along M). VB 1: B is [K, N] with N % 4 == 0 (vec4 along N); 2: B is [N, K] with K % 4 == 0.
 override VA: u32 = 1u;
@@ -34,12 +33,13 @@ struct Params {
   batch: u32,
   groups_n: u32,
   groups_m: u32,
-  brank: u32,
+  brank: u32,   // 0: one batch of C (A and B offsets are 0)
   sam: u32,
   sak: u32,
   sbk: u32,
   sbn: u32,
-  _pad: u32,
+  act: u32,     // 0 linear, 1 relu, 2 relu6, 3 sigmoid, 4 tanh, 5 silu (MatmulActivation in src/ops/matmul.ts)
+  has_bias: u32,
   bshape: array<vec4<u32>, 2>,
   astr: array<vec4<u32>, 2>,
   bstr: array<vec4<u32>, 2>,
@@ -66,8 +66,8 @@ fn sigmoid(x: f32) -> f32 {
   return e / (1.0 + e);
 }
 
-fn activate(x: f32) -> f32 {
-  switch ACT {
+fn activate(x: f32, act: u32) -> f32 {
+  switch act {
     case 1u: { return max(x, 0.0); }
     case 2u: { return clamp(x, 0.0, 6.0); }
     case 3u: { return sigmoid(x); }
@@ -99,7 +99,7 @@ fn locate(lid: vec3<u32>, wid: vec3<u32>, nwg: vec3<u32>) -> Block {
   blk.row0 = ((t % p.groups_m) * WGY + lid.y) * TM;
   blk.col0 = ((g % p.groups_n) * WGX + lid.x) * TN4 * 4u;
   blk.valid = blk.bi < p.batch && blk.row0 < p.m && blk.col0 < p.n;
-  if (BATCHED) {
+  if (p.brank > 0u) {
     var rem = blk.bi;
     for (var d = i32(p.brank) - 1; d >= 0; d--) {
       let e = at(p.bshape, u32(d));
@@ -131,7 +131,7 @@ fn store(blk: Block, acc: ptr<function, array<vec4<f32>, 16>>) {
   for (var j = 0u; j < TN4; j++) {
     let c0 = blk.col0 + 4u * j;
     var bvec = vec4<f32>(0.0);
-    if (HAS_BIAS) {
+    if (p.has_bias != 0u) {
       let cj = min(vec4<u32>(c0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(N - 1u));
       bvec = vec4<f32>(bias[cj.x], bias[cj.y], bias[cj.z], bias[cj.w]);
     }
@@ -142,7 +142,7 @@ fn store(blk: Block, acc: ptr<function, array<vec4<f32>, 16>>) {
       let o = cbase + row * N + c0;
       for (var q = 0u; q < 4u; q++) {
         if (c0 + q < N) {
-          c[o + q] = activate(v[q]);
+          c[o + q] = activate(v[q], p.act);
         }
       }
     }

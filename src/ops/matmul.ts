@@ -9,7 +9,7 @@ import { checkFloat, checkSameDevice } from './checks.js';
 import { mapUnary, unaryGrad } from './elementwise.js';
 import { sumToShape } from './reduce.js';
 
-/** Epilogue activations; the codes match `ACT` in shaders/matmul.wgsl. */
+/** Epilogue activations; the codes match `act` (and `ACT`) in shaders/matmul.wgsl. */
 export const MatmulActivation = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, tanh: 4, silu: 5 } as const;
 export type MatmulActivationName = keyof typeof MatmulActivation;
 
@@ -81,16 +81,14 @@ function matmulKernelFor(entryPoint: 'matmul' | 'matmul_vec4') {
       WGY: p.tile.wgy,
       TM: p.tile.tm,
       TN4: p.tile.tn4,
-      ACT: p.act,
-      HAS_BIAS: p.hasBias ? 1 : 0,
-      BATCHED: p.plan.batchShape.length > 0 ? 1 : 0,
       ...(entryPoint === 'matmul_vec4' ? { VA: p.va, VB: p.vb } : {}),
     }),
     uniforms: (p) => {
       const { groupsN, groupsM, batch } = groupCounts(p);
       const q = p.plan;
       return new Uniforms()
-        .u32(q.m, q.n, q.k, batch, groupsN, groupsM, q.batchShape.length, q.sam, q.sak, q.sbk, q.sbn, 0)
+        .u32(q.m, q.n, q.k, batch, groupsN, groupsM, q.batchShape.length, q.sam, q.sak, q.sbk, q.sbn, p.act)
+        .u32(p.hasBias ? 1 : 0)
         .vec4u(q.batchShape, 2, 1)
         .vec4u(q.astr, 2)
         .vec4u(q.bstr, 2);
@@ -224,16 +222,16 @@ function foldBatch(plan: MatmulPlan, o: MatmulOptions): MatmulPlan {
  * workgroups; for narrow N (EfficientNet's 1x1 projections, N <= 32) lanes spread along M instead and share B.
  */
 export function chooseTile(m: number, n: number, k: number): MatmulTile {
-  void m;
-  void k;
-  if (n <= 32) return { wgx: 1, wgy: 8, tm: 8, tn4: n <= 4 ? 1 : 2 };
-  return { wgx: n >= 128 ? 16 : 8, wgy: 1, tm: 8, tn4: 2 };
+  // NOTE: below ~4 MFLOP the 8x8 block's compile time (seconds on lavapipe) outweighs its speed: take a 4x4 one.
+  const small = m * n * k <= 1 << 21;
+  if (n <= 32) return { wgx: 1, wgy: 8, tm: small ? 4 : 8, tn4: n <= 4 || small ? 1 : 2 };
+  return { wgx: n >= 128 ? 16 : 8, wgy: 1, tm: small ? 4 : 8, tn4: small ? 1 : 2 };
 }
 
 /** Runs the tuned kernel without recording: act(op(a) · op(b) + bias). `tile` overrides the automatic choice. */
 export function matmulRaw(a: Tensor, b: Tensor, o: MatmulOptions = {}, tile?: MatmulTile): Tensor {
   const plan = planMatmul(a.shape, b.shape, o);
-  checkBias(a, b, o, plan.n);
+  checkOptions(a, b, o, plan.n);
   const out = new Tensor(a.device, plan.outShape, 'float32');
   const folded = foldBatch(plan, o);
   const act = MatmulActivation[o.activation ?? 'linear'];
@@ -257,7 +255,8 @@ export function matmulNaive(a: Tensor, b: Tensor, o: Pick<MatmulOptions, 'transp
   return out;
 }
 
-function checkBias(a: Tensor, b: Tensor, o: MatmulOptions, n: number): void {
+/** Checks the activation name and the bias shape against N; throws naming the op and both shapes. */
+function checkOptions(a: Tensor, b: Tensor, o: MatmulOptions, n: number): void {
   const act = o.activation ?? 'linear';
   if (!(act in MatmulActivation)) {
     throw new Error(`Graft matmul: unknown activation '${act}' (known: ${Object.keys(MatmulActivation).join(', ')})`);

@@ -12,9 +12,9 @@ export interface MatmulRefOptions {
   activation?: 'linear' | 'relu' | 'relu6' | 'sigmoid' | 'tanh' | 'silu';
 }
 
-/** Element (i, j) of the last two dims of `x` in batch `batchIdx` (x's own batch multi-index), transposed if asked. */
-function entry(x: RefTensor, batchIdx: number[], i: number, j: number, transpose: boolean): number {
-  return x.data[ravel([...batchIdx, transpose ? j : i, transpose ? i : j], x.shape)]!;
+/** Flat offset of the [rows, cols] matrix at batch multi-index `batchIdx` of `x`. */
+function matrixOffset(x: RefTensor, batchIdx: number[]): number {
+  return ravel([...batchIdx, 0, 0], x.shape);
 }
 
 /** x's batch multi-index for output batch multi-index `outIdx` (size-1 dims broadcast). */
@@ -46,12 +46,15 @@ export function matmulRef(a: RefTensor, b: RefTensor, o: MatmulRefOptions = {}):
   const act = refUnary[o.activation ?? 'linear'] ?? ((x: number) => x);
   for (let bi = 0; bi < batches; bi++) {
     const outIdx = unravel(bi, batchShape);
-    const ai = sourceBatch(outIdx, aBatch);
-    const bj = sourceBatch(outIdx, bBatch);
+    const ao = matrixOffset(a, sourceBatch(outIdx, aBatch));
+    const bo = matrixOffset(b, sourceBatch(outIdx, bBatch));
+    // op(A)[i, q] and op(B)[q, j] in the stored (possibly transposed) row-major matrices.
+    const A = (i: number, q: number) => a.data[ao + (o.transposeA ? q * m + i : i * k + q)]!;
+    const B = (q: number, j: number) => b.data[bo + (o.transposeB ? j * k + q : q * n + j)]!;
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
         let s = 0;
-        for (let q = 0; q < k; q++) s += entry(a, ai, i, q, !!o.transposeA) * entry(b, bj, q, j, !!o.transposeB);
+        for (let q = 0; q < k; q++) s += A(i, q) * B(q, j);
         if (o.bias) s += o.bias.data[j]!;
         out.data[(bi * m + i) * n + j] = act(s, 0, 0);
       }
