@@ -15,11 +15,11 @@
 //   one invocation: one channel summed over the rows of chunk s. Dispatch: (ceil(COUT / WG), S, 1).
 //
 // NOTE: the channel tile comes from workgroup_id.y and loops have uniform bounds, so filter (forward, backward
-// input) and dy (backward filter) loads are uniform across the workgroup: one scalar load on software
-// rasterizers (lavapipe), a broadcast on GPUs; only the pixel-indexed operand is gathered per invocation.
+// input) and dy (backward filter) loads are uniform across the workgroup (broadcasts); only the pixel-indexed
+// operand differs per invocation, and each value of it feeds 4*NC4 FMAs.
 
 override WG: u32 = 64u;
-// Number of vec4 channel groups per invocation (1, 2 or 4).
+// Number of vec4 channel groups per invocation (1..4).
 override NC4: u32 = 2u;
 // Filter gradient: 1 when CIN % TP == 0, so that an invocation's TP filter rows share (kh, kw).
 override SHARED_K: u32 = 0u;
