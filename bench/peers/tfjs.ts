@@ -73,16 +73,21 @@ interface WebGpuBackendInternals {
   submitQueue?: () => void;
 }
 
-/** Waits for all work the tfjs webgpu backend has recorded (no readback); a no-op for other backends. */
+/**
+ * Waits for all work the tfjs backend has recorded. On webgpu, waiting on the queue alone returned before tfjs' work had
+ * run here (it gave impossible GFLOP/s), so this reads back a small tensor computed on the GPU after that work: a map
+ * resolves only once everything submitted before it has finished.
+ */
 export async function tfjsSync(tf: Tf): Promise<void> {
   const be = tf.backend() as unknown as WebGpuBackendInternals;
-  if (!be.queue) return;
-  // NOTE: tfjs batches dispatches like Graft does: close its pass and submit, as its own readback path does.
   if (be.commandEncoder) {
     be.endComputePassEncoder?.();
     be.submitQueue?.();
   }
-  await be.queue.onSubmittedWorkDone();
+  // NOTE: 4096 elements keeps tfjs from handing the op to its CPU path (its threshold is 128).
+  const sentinel = tf.tidy(() => tf.relu(tf.fill([4096], 1)));
+  await sentinel.data();
+  sentinel.dispose();
 }
 
 /** Runs `fn` for every peer backend in `backends`, returning figures by peer key and logging failures. */
