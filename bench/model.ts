@@ -1,0 +1,460 @@
+// EfficientNet-B0 end to end: inference at batch 1 and 8 (ms, images/s) and one training step at batch 8 with the
+// base frozen under a new Dense(10) head, with its last 10 layers unfrozen, and fully trainable (the Keras
+// transfer-learning guide: base applied with training: false, GAP, Dense(10, softmax), Adam). Peers in the same run:
+// TensorFlow.js 4.22 webgpu and wasm (the same architecture from tfjs-layers) and onnxruntime-node 1.30 cpu and
+// webgpu (inference, on a B0 fixture file in torchvision's export style).
+// Validation before timing: Graft's import of the fixture gives onnxruntime cpu's logits (within 1e-4 of their
+// scale); the tfjs models have Graft's parameter counts (total and trainable per case), and with Graft's weights
+// copied in, the tfjs base gives Graft's features.
+
+import { existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as g from '../src/index.js';
+import { efficientNetB0 } from '../src/applications/index.js';
+import { makeEfficientNetOnnx } from '../src/io/onnx/index.js';
+import { Accumulator, trainStep } from '../src/train/step.js';
+import type { BenchContext, BenchRow, Suite, Timing } from './harness.js';
+import { openOrt, ortPeers, type OrtPeer } from './peers/ort.js';
+import { loadTfjs, type Tf, type TfjsBackend } from './peers/tfjs.js';
+import { loadTfjsLayers, tfjsEfficientNetB0, type Tfl } from './peers/tfjs-efficientnet.js';
+
+type TfTensor = import('@tensorflow/tfjs-core').Tensor;
+type TfVariable = import('@tensorflow/tfjs-core').Variable;
+type LayersModel = import('@tensorflow/tfjs-layers').LayersModel;
+
+const TRAIN_BATCH = 8;
+const HEAD_CLASSES = 10;
+/** Iterations slower than this get no warm-up beyond the first (compiling) call: the suite must fit in minutes. */
+const HEAVY_MS = 15_000;
+/** First calls slower than this get a single timed iteration (tfjs-webgpu's fully trainable step takes ~1 min). */
+const VERY_HEAVY_MS = 40_000;
+
+/** The three fine-tuning setups, each a row. */
+const CASES = [
+  { key: 'frozen', label: 'frozen base + Dense(10)' },
+  { key: 'last10', label: 'last 10 base layers unfrozen' },
+  { key: 'all', label: 'all trainable' },
+] as const;
+type CaseKey = (typeof CASES)[number]['key'];
+
+/** Figures of one contender, by row key; absent rows failed (the reason is logged). */
+type Figures = Record<string, number>;
+/** Why a peer has no figure in a row, by row key (printed in the row's note). */
+type Missing = Map<string, string[]>;
+
+/**
+ * Times a call that takes seconds: a first call (pipeline compilation), one warm-up unless the first was heavy, then
+ * `iters` timed calls (one when the first was very heavy); returns the median (mean of the middle two for an even count).
+ */
+async function timeSteps(fn: () => void, sync: () => Promise<void>, iters: number): Promise<Timing & { calls: number }> {
+  const t0 = performance.now();
+  fn();
+  await sync();
+  const firstMs = performance.now() - t0;
+  let calls = 1;
+  if (firstMs < HEAVY_MS) {
+    fn();
+    await sync();
+    calls++;
+  }
+  const samples: number[] = [];
+  for (let i = 0; i < (firstMs > VERY_HEAVY_MS ? 1 : iters); i++) {
+    const s = performance.now();
+    fn();
+    await sync();
+    samples.push(performance.now() - s);
+  }
+  samples.sort((a, b) => a - b);
+  const m = samples.length >> 1;
+  return { ms: samples.length % 2 ? samples[m]! : (samples[m - 1]! + samples[m]!) / 2, firstMs, calls: calls + samples.length };
+}
+
+/** Pixels in 0..255 whose ImageNet-normalized values are ~N(0, 1) (what the fixture's BN statistics expect). */
+function pixels(batch: number, size: number, seed: number): Float32Array {
+  const mean = [0.485, 0.456, 0.406];
+  const std = [0.229, 0.224, 0.225];
+  const r = g.rng(seed);
+  return Float32Array.from({ length: batch * size * size * 3 }, (_, i) => {
+    const z = Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    return Math.round(255 * Math.min(1, Math.max(0, mean[i % 3]! + std[i % 3]! * z)));
+  });
+}
+
+/** What torchvision's exported graph takes: (x/255 - mean) / std, NCHW. */
+function torchvisionInput(x: Float32Array, batch: number, size: number): Float32Array {
+  const mean = [0.485, 0.456, 0.406];
+  const std = [0.229, 0.224, 0.225];
+  const out = new Float32Array(x.length);
+  const hw = size * size;
+  for (let n = 0; n < batch; n++) {
+    for (let c = 0; c < 3; c++) {
+      for (let p = 0; p < hw; p++) out[(n * 3 + c) * hw + p] = (x[(n * hw + p) * 3 + c]! / 255 - mean[c]!) / std[c]!;
+    }
+  }
+  return out;
+}
+
+/** max |a - b| and max |b|. */
+function compare(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; scale: number } {
+  if (a.length !== b.length) return { diff: Infinity, scale: 0 };
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return { diff, scale };
+}
+
+function checkClose(what: string, got: ArrayLike<number>, want: ArrayLike<number>, rel: number): string {
+  const { diff, scale } = compare(got, want);
+  if (!(scale > 0 && diff <= rel * scale)) throw new Error(`model bench: ${what} failed validation (max |diff| ${diff} at output scale ${scale})`);
+  return `${what}: max |diff| ${diff.toExponential(2)} at scale ${scale.toPrecision(3)}`;
+}
+
+/** The fixture file (torchvision style, BN kept, 1000 classes), written once per size into the temp folder. */
+function fixturePath(size: number): string {
+  const path = join(tmpdir(), `graft-bench-b0-torchvision-${size}.onnx`);
+  if (!existsSync(path)) writeFileSync(path, makeEfficientNetOnnx({ style: 'torchvision', size, seed: 1 }));
+  return path;
+}
+
+const paramCount = (m: g.Model) => m.weights.reduce((n, w) => n + w.value.size, 0);
+const trainableCount = (m: g.Model) => m.trainableWeights.reduce((n, w) => n + w.value.size, 0);
+
+interface Plan {
+  size: number;
+  inferBatches: number[];
+  train: boolean;
+  iters: number;
+}
+
+/** Row keys shared by Graft and the peers. */
+const inferKey = (b: number) => `infer${b}`;
+const trainKey = (k: CaseKey) => `train-${k}`;
+
+// ---------------------------------------------------------------- Graft
+
+interface GraftResult {
+  figures: Figures;
+  notes: Record<string, string>;
+  /** Total parameters of the inference model (with top) and trainable parameters per fine-tuning case. */
+  inferParams: number;
+  trainable: Record<CaseKey, number>;
+  /** Names of the base's last 10 layers (the peer unfreezes the same ones). */
+  lastTen: string[];
+  /** Host copies of the training base's weights by layer name, and its features on `probe` (peer architecture check). */
+  baseWeights: Map<string, { shape: number[]; values: Float32Array }[]>;
+  probe: { x: Float32Array; features: Float32Array };
+}
+
+async function graftInference(ctx: BenchContext, plan: Plan, out: GraftResult): Promise<void> {
+  const { device, log } = ctx;
+  const path = fixturePath(plan.size);
+  const model = efficientNetB0({ weights: path });
+  try {
+    out.inferParams = paramCount(model);
+    // NOTE: validated against onnxruntime cpu on the same pixels before anything is timed.
+    const xv = pixels(1, plan.size, 11);
+    const ref = await openOrt(path, 'cpu');
+    const want = await ref.run(torchvisionInput(xv, 1, plan.size), [1, 3, plan.size, plan.size]);
+    await ref.release();
+    const xt = g.tensor(xv, [1, plan.size, plan.size, 3]);
+    const yt = g.noGrad(() => model.apply(xt) as g.Tensor);
+    log(checkClose('graft fixture logits vs ort-cpu', await yt.data(), want, 1e-4));
+    xt.dispose();
+    yt.dispose();
+
+    for (const b of plan.inferBatches) {
+      const x = g.tensor(pixels(b, plan.size, 20 + b), [b, plan.size, plan.size, 3]);
+      let y: g.Tensor | null = null;
+      const d0 = device.dispatchCount;
+      const t = await timeSteps(
+        () => (y = g.noGrad(() => model.apply(x) as g.Tensor)),
+        async () => {
+          await y!.data();
+          y!.dispose();
+        },
+        plan.iters,
+      );
+      out.figures[inferKey(b)] = t.ms;
+      out.notes[inferKey(b)] = `first ${(t.firstMs / 1000).toFixed(1)} s; ${Math.round((device.dispatchCount - d0) / t.calls)} dispatches`;
+      log(`graft inference batch ${b}: ${t.ms.toFixed(0)} ms`);
+      x.dispose();
+    }
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Keras' tutorial model: the base applied with training: false, GAP, Dense(10, softmax). */
+function fineTuneModel(base: g.Model, size: number): g.Model {
+  const inp = g.input({ shape: [size, size, 3], name: 'image' });
+  let h = base.apply(inp, { training: false });
+  h = g.layers.globalAveragePooling2d({ name: 'head_pool' }).apply(h);
+  const o = g.layers.dense({ units: HEAD_CLASSES, activation: 'softmax', name: 'head' }).apply(h);
+  return g.model({ inputs: inp, outputs: o, name: 'fine_tune' });
+}
+
+/** Sets the base's trainable flags for a case, as a Keras user would. */
+function setCase(base: { trainable: boolean; layers: { name: string; trainable: boolean }[] }, k: CaseKey, lastTen: Set<string>): void {
+  base.trainable = k !== 'frozen';
+  if (k === 'frozen') return;
+  for (const l of base.layers) l.trainable = k === 'all' || lastTen.has(l.name);
+}
+
+/** Batch-8 labels (one-hot over the head's classes) and pixels. */
+function trainData(size: number): { x: Float32Array; y: Float32Array } {
+  const y = new Float32Array(TRAIN_BATCH * HEAD_CLASSES);
+  for (let i = 0; i < TRAIN_BATCH; i++) y[i * HEAD_CLASSES + ((i * 7) % HEAD_CLASSES)] = 1;
+  return { x: pixels(TRAIN_BATCH, size, 5), y };
+}
+
+/** Host copies of the fresh base's weights and its features on the probe image (what the tfjs architecture check needs). */
+async function captureBase(base: g.Model, size: number, out: GraftResult): Promise<void> {
+  for (const l of base.layers) {
+    if (l.weights.length === 0) continue;
+    out.baseWeights.set(l.name, await Promise.all(l.weights.map(async (w) => ({ shape: [...w.value.shape], values: await w.read() }))));
+  }
+  const px = g.tensor(out.probe.x, [1, size, size, 3]);
+  const feat = g.noGrad(() => base.apply(px, { training: false }) as g.Tensor);
+  out.probe.features = (await feat.data()) as Float32Array;
+  px.dispose();
+  feat.dispose();
+}
+
+/** The fresh base (captured for the peer check) and, unless quick, the three timed training steps. */
+async function graftTraining(ctx: BenchContext, plan: Plan, out: GraftResult): Promise<void> {
+  const { device, log } = ctx;
+  g.setSeed(3);
+  const base = efficientNetB0({ weights: null, includeTop: false, inputShape: [plan.size, plan.size, 3] });
+  const full = fineTuneModel(base, plan.size);
+  const data = trainData(plan.size);
+  const x = g.tensor(data.x, [TRAIN_BATCH, plan.size, plan.size, 3]);
+  const y = g.tensor(data.y, [TRAIN_BATCH, HEAD_CLASSES]);
+  try {
+    out.lastTen = base.layers.slice(-10).map((l) => l.name);
+    await captureBase(base, plan.size, out);
+    if (!plan.train) return;
+    const lastTen = new Set(out.lastTen);
+    for (const c of CASES) {
+      setCase(base, c.key, lastTen);
+      const optimizer = g.adam();
+      full.compile({ optimizer, loss: 'categoricalCrossentropy' });
+      out.trainable[c.key] = trainableCount(full);
+      let loss = NaN;
+      const acc = new Accumulator(['loss']);
+      const d0 = device.dispatchCount;
+      const t = await timeSteps(
+        () => trainStep(full, full.compiled!, x, y, acc),
+        async () => {
+          loss = (await acc.read()).loss!;
+        },
+        plan.iters,
+      );
+      acc.dispose();
+      optimizer.dispose();
+      if (!Number.isFinite(loss)) throw new Error(`model bench: graft training step (${c.label}) gave loss ${loss}`);
+      out.figures[trainKey(c.key)] = t.ms;
+      out.notes[trainKey(c.key)] = `first ${(t.firstMs / 1000).toFixed(1)} s; ${Math.round((device.dispatchCount - d0) / t.calls)} dispatches; ${out.trainable[c.key].toLocaleString('en-US')} trainable`;
+      log(`graft train step (${c.label}): ${t.ms.toFixed(0)} ms, loss ${loss.toFixed(3)}`);
+    }
+  } finally {
+    x.dispose();
+    y.dispose();
+    full.dispose();
+  }
+}
+
+// ---------------------------------------------------------------- TensorFlow.js
+
+const tfCount = (ws: { shape: (number | null)[] }[]) => ws.reduce((n, w) => n + w.shape.reduce<number>((p, d) => p * (d ?? 1), 1), 0);
+
+function tfjsInference(tf: Tf, tfl: Tfl, plan: Plan, graft: GraftResult, log: (m: string) => void): Promise<Figures> {
+  return withModel(tfjsEfficientNetB0(tf, tfl, { inputShape: [plan.size, plan.size, 3] }), async (model) => {
+    const n = model.countParams();
+    if (n !== graft.inferParams) throw new Error(`tfjs EfficientNet-B0 has ${n} parameters, Graft's has ${graft.inferParams}`);
+    const figures: Figures = {};
+    for (const b of plan.inferBatches) {
+      const x = tf.tensor4d(pixels(b, plan.size, 20 + b), [b, plan.size, plan.size, 3]);
+      let y: TfTensor | null = null;
+      const t = await timeSteps(
+        () => (y = model.predict(x) as TfTensor),
+        async () => {
+          await y!.data();
+          y!.dispose();
+        },
+        plan.iters,
+      );
+      x.dispose();
+      figures[inferKey(b)] = t.ms;
+      log(`inference batch ${b}: ${t.ms.toFixed(0)} ms (first ${(t.firstMs / 1000).toFixed(1)} s)`);
+    }
+    return figures;
+  });
+}
+
+async function withModel<T>(m: LayersModel, fn: (m: LayersModel) => Promise<T>): Promise<T> {
+  try {
+    return await fn(m);
+  } finally {
+    m.dispose();
+  }
+}
+
+/** Copies Graft's fresh base weights into the tfjs base and compares features on the probe image. */
+async function checkArchitecture(tf: Tf, base: LayersModel, graft: GraftResult, size: number): Promise<string> {
+  for (const [name, ws] of graft.baseWeights) {
+    const layer = base.getLayer(name);
+    const tensors = ws.map((w) => tf.tensor(w.values, w.shape));
+    layer.setWeights(tensors);
+    tf.dispose(tensors);
+  }
+  const x = tf.tensor4d(graft.probe.x, [1, size, size, 3]);
+  const y = base.predict(x) as TfTensor;
+  const feats = await y.data();
+  tf.dispose([x, y]);
+  return checkClose('tfjs base features with Graft weights vs Graft', feats, graft.probe.features, 1e-3);
+}
+
+/** Checks the tfjs base against Graft's, then (unless quick) times the three training steps. */
+async function tfjsTraining(tf: Tf, tfl: Tfl, backend: TfjsBackend, plan: Plan, graft: GraftResult, log: (m: string) => void, missing: Missing): Promise<Figures> {
+  const base = tfjsEfficientNetB0(tf, tfl, { inputShape: [plan.size, plan.size, 3], includeTop: false });
+  const inp = tfl.input({ shape: [plan.size, plan.size, 3] });
+  const pooled = tfl.layers.globalAveragePooling2d({ name: 'head_pool' }).apply(base.apply(inp)) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+  const head = tfl.layers.dense({ units: HEAD_CLASSES, activation: 'softmax', name: 'head' }).apply(pooled);
+  const full = tfl.model({ inputs: inp, outputs: head as import('@tensorflow/tfjs-layers').SymbolicTensor });
+  return withModel(full, async () => {
+    log(await checkArchitecture(tf, base, graft, plan.size));
+    if (!plan.train) return {};
+    const data = trainData(plan.size);
+    const x = tf.tensor4d(data.x, [TRAIN_BATCH, plan.size, plan.size, 3]);
+    const y = tf.tensor2d(data.y, [TRAIN_BATCH, HEAD_CLASSES]);
+    const figures: Figures = {};
+    const lastTen = new Set(graft.lastTen);
+    for (const c of CASES) {
+      setCase(base, c.key, lastTen);
+      const n = tfCount(full.trainableWeights);
+      if (n !== graft.trainable[c.key]) throw new Error(`tfjs ${c.label}: ${n} trainable parameters, Graft has ${graft.trainable[c.key]}`);
+      const vars = full.trainableWeights.map((w) => w.read() as TfVariable);
+      // NOTE: tfjs ignores a nested model's call-time training flag, so the whole model runs with training: false as Keras' base does.
+      const loss = () => tf.mean(tfl.metrics.categoricalCrossentropy(y, full.apply(x, { training: false }) as TfTensor)) as import('@tensorflow/tfjs-core').Scalar;
+      const optimizer = tf.train.adam(0.001, 0.9, 0.999, 1e-7);
+      let cost: TfTensor | null = null;
+      let value = NaN;
+      try {
+        const t = await timeSteps(
+          () => (cost = optimizer.minimize(loss, true, vars)),
+          async () => {
+            value = (await cost!.data())[0]!;
+            cost!.dispose();
+          },
+          plan.iters,
+        );
+        if (!Number.isFinite(value)) throw new Error(`loss ${value}`);
+        figures[trainKey(c.key)] = t.ms;
+        log(`train step (${c.label}): ${t.ms.toFixed(0)} ms (first ${(t.firstMs / 1000).toFixed(1)} s), loss ${value.toFixed(3)}`);
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        log(`train step (${c.label}) absent: ${why}`);
+        missing.set(trainKey(c.key), [...(missing.get(trainKey(c.key)) ?? []), `tfjs-${backend} absent: ${why.split('\n')[0]}`]);
+      } finally {
+        optimizer.dispose();
+      }
+    }
+    x.dispose();
+    y.dispose();
+    return figures;
+  });
+}
+
+async function tfjsPeer(ctx: BenchContext, backend: TfjsBackend, plan: Plan, graft: GraftResult, missing: Missing): Promise<Figures> {
+  const log = (m: string) => ctx.log(`tfjs-${backend} ${m}`);
+  let restore: (() => void) | null = null;
+  try {
+    const tf = await loadTfjs(backend);
+    // NOTE: IS_TEST (set by the loader to silence banners) also makes tfjs check every kernel for leaked data ids,
+    // which costs time and throws on wasm's fusedConv2d under a gradient tape; a user's tfjs runs without it.
+    const wasTest = tf.env().getBool('IS_TEST');
+    tf.env().set('IS_TEST', false);
+    restore = () => tf.env().set('IS_TEST', wasTest);
+    const tfl = await loadTfjsLayers();
+    const figures = await tfjsInference(tf, tfl, plan, graft, log);
+    Object.assign(figures, await tfjsTraining(tf, tfl, backend, plan, graft, log, missing));
+    return figures;
+  } catch (e) {
+    log(`skipped: ${e instanceof Error ? e.message : String(e)}`);
+    return {};
+  } finally {
+    restore?.();
+  }
+}
+
+// ---------------------------------------------------------------- onnxruntime
+
+async function ortInference(peer: OrtPeer, plan: Plan, log: (m: string) => void): Promise<Figures> {
+  const figures: Figures = {};
+  for (const b of plan.inferBatches) {
+    const input = torchvisionInput(pixels(b, plan.size, 20 + b), b, plan.size);
+    let pending: Promise<Float32Array> | null = null;
+    const t = await timeSteps(
+      () => (pending = peer.run(input, [b, 3, plan.size, plan.size])),
+      async () => void (await pending),
+      plan.iters,
+    );
+    figures[inferKey(b)] = t.ms;
+    log(`ort-${peer.ep} inference batch ${b}: ${t.ms.toFixed(0)} ms (first ${(t.firstMs / 1000).toFixed(1)} s)`);
+  }
+  return figures;
+}
+
+// ---------------------------------------------------------------- rows
+
+function rows(plan: Plan, graft: GraftResult, peers: Record<string, Figures>, missing: Missing): BenchRow[] {
+  const peerFig = (key: string, f: (ms: number) => number) =>
+    Object.fromEntries(Object.entries(peers).flatMap(([p, fig]) => (fig[key] === undefined ? [] : [[p, f(fig[key]!)]])));
+  const out: BenchRow[] = [];
+  const res = `${plan.size}x${plan.size}`;
+  for (const b of plan.inferBatches) {
+    const k = inferKey(b);
+    const ms = graft.figures[k]!;
+    out.push({ name: `efficientnet-b0 inference batch ${b} (${res})`, metric: 'ms', graft: ms, peers: peerFig(k, (v) => v), note: graft.notes[k] });
+    out.push({ name: `efficientnet-b0 inference batch ${b} (${res})`, metric: 'images/s', graft: (1000 * b) / ms, peers: peerFig(k, (v) => (1000 * b) / v) });
+  }
+  if (plan.train) {
+    for (const c of CASES) {
+      const k = trainKey(c.key);
+      const ms = graft.figures[k]!;
+      out.push({
+        name: `efficientnet-b0 train step batch ${TRAIN_BATCH} (${res}), ${c.label}`, metric: 'ms', graft: ms, peers: peerFig(k, (v) => v),
+        note: [`${((1000 * TRAIN_BATCH) / ms).toFixed(2)} images/s`, graft.notes[k], ...(missing.get(k) ?? [])].join('; '),
+      });
+    }
+  }
+  return out;
+}
+
+const suite: Suite = async (ctx) => {
+  // NOTE: --quick is the smoke test: batch-1 inference at 64x64, every peer, validation included.
+  const plan: Plan = ctx.quick
+    ? { size: 64, inferBatches: [1], train: false, iters: 2 }
+    : { size: 224, inferBatches: [1, 8], train: true, iters: 2 };
+  const graft: GraftResult = {
+    figures: {}, notes: {}, inferParams: 0, trainable: { frozen: 0, last10: 0, all: 0 }, lastTen: [],
+    baseWeights: new Map(), probe: { x: pixels(1, plan.size, 31), features: new Float32Array() },
+  };
+  await graftInference(ctx, plan, graft);
+  // NOTE: the training base also provides the weights and features that check the tfjs architecture (quick mode too, untimed).
+  await graftTraining(ctx, plan, graft);
+  g.getDevice().pool.trim();
+
+  const peers: Record<string, Figures> = {};
+  const missing: Missing = new Map();
+  for (const backend of ['webgpu', 'wasm'] as const) peers[`tfjs-${backend}`] = await tfjsPeer(ctx, backend, plan, graft, missing);
+  const ort = await ortPeers(fixturePath(plan.size), ['webgpu', 'cpu'], (p) => ortInference(p, plan, ctx.log), ctx.log);
+  Object.assign(peers, ort);
+  return rows(plan, graft, peers, missing);
+};
+
+export default suite;
