@@ -1,15 +1,17 @@
 // Elementwise kernels: unary maps, their derivatives, and broadcasting binary ops.
+// Each invocation handles 4 elements WG apart (see linear_base).
 //
-// unary:           in: x            out: y     one invocation: 4 consecutive elements, y = f(x)
-// unary_backward:  in: x, dy        out: dx    one invocation: 4 consecutive elements, dx = dy * f'(x)
-// binary:          in: a, b         out: c     one invocation: 4 consecutive output elements, c = a (op) b
+// unary:           in: x            out: y     one invocation: 4 elements, y = f(x)
+// unary_backward:  in: x, dy        out: dx    one invocation: 4 elements, dx = dy * f'(x)
+// binary:          in: a, b         out: c     one invocation: 4 output elements, c = a (op) b
 //                  with NumPy broadcasting through per-input strides (0 on broadcast dims).
 // Dispatch: grid(ceil(n / (4 * WG))) workgroups of WG; linear group = wid.x + wid.y * nwg.x.
 
 override WG: u32 = 64u;
 override OP: u32 = 0u;
 // BCAST 0: a and b have the output's shape (contiguous); 1: b is a scalar; 2: general strided broadcast;
-// 3: a contiguous, b repeats along the leading dim of a rank-2 (coalesced) shape.
+// 3: a contiguous, b repeats along the leading dim of a rank-2 (coalesced) shape;
+// 4: a contiguous [s0, s1, s2], b [s0, 1, s2] (squeeze-excite's per-example, per-channel scale).
 override BCAST: u32 = 2u;
 
 struct UnaryParams {
@@ -142,8 +144,10 @@ fn nan_f32() -> f32 {
 @group(0) @binding(1) var<storage, read_write> uy: array<f32>;
 @group(0) @binding(2) var<uniform> up: UnaryParams;
 
+// NOTE: element k of an invocation is base + k * WG: at each k the lanes of a SIMD group touch consecutive words,
+// which CPU backends (lavapipe) turn into vector loads; consecutive elements per lane would be gathers.
 fn linear_base(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return ((wid.x + wid.y * nwg.x) * WG + lid) * 4u;
+  return (wid.x + wid.y * nwg.x) * WG * 4u + lid;
 }
 
 @compute @workgroup_size(WG)
@@ -151,7 +155,7 @@ fn unary(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: 
          @builtin(num_workgroups) nwg: vec3<u32>) {
   let base = linear_base(lid, wid, nwg);
   for (var k = 0u; k < 4u; k++) {
-    let i = base + k;
+    let i = base + k * WG;
     if (i < up.n) {
       uy[i] = unary_f(ux[i], up.alpha, up.beta);
     }
@@ -168,7 +172,7 @@ fn unary_backward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_
                   @builtin(num_workgroups) nwg: vec3<u32>) {
   let base = linear_base(lid, wid, nwg);
   for (var k = 0u; k < 4u; k++) {
-    let i = base + k;
+    let i = base + k * WG;
     if (i < bp.n) {
       bdx[i] = bdy[i] * unary_df(bx[i], bp.alpha, bp.beta);
     }
@@ -226,7 +230,7 @@ fn binary(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
           @builtin(num_workgroups) nwg: vec3<u32>) {
   let base = linear_base(lid, wid, nwg);
   for (var k = 0u; k < 4u; k++) {
-    let i = base + k;
+    let i = base + k * WG;
     if (i >= pp.n) { return; }
     if (BCAST == 0u) {
       bc[i] = binary_f(ba[i], bb[i]);
@@ -234,6 +238,9 @@ fn binary(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
       bc[i] = binary_f(ba[i], bb[0]);
     } else if (BCAST == 3u) {
       bc[i] = binary_f(ba[i], bb[i % dim(pp.shape, 1u)]);
+    } else if (BCAST == 4u) {
+      let s2 = dim(pp.shape, 2u);
+      bc[i] = binary_f(ba[i], bb[(i / (dim(pp.shape, 1u) * s2)) * s2 + i % s2]);
     } else {
       // Decompose the output index from the last dimension up, accumulating each input's offset.
       var rem = i;
@@ -247,6 +254,80 @@ fn binary(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
         ib += c * dim(pp.bstr, u32(d));
       }
       bc[i] = binary_f(ba[ia], bb[ib]);
+    }
+  }
+}
+
+// vec4 variants (n % 4 == 0): one invocation handles 4 vec4s, WG vec4s apart; for binary, modes 0, 1, 3 and 4
+// (modes 3 and 4 need the innermost length % 4 == 0). Dispatch: grid(ceil(n / (16 * WG))).
+@group(0) @binding(0) var<storage, read> vx: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> vy: array<vec4<f32>>;
+@group(0) @binding(2) var<uniform> vp: UnaryParams;
+
+fn unary_f4(x: vec4<f32>, a: f32, b: f32) -> vec4<f32> {
+  return vec4<f32>(unary_f(x.x, a, b), unary_f(x.y, a, b), unary_f(x.z, a, b), unary_f(x.w, a, b));
+}
+
+@compute @workgroup_size(WG)
+fn unary4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+          @builtin(num_workgroups) nwg: vec3<u32>) {
+  let base = linear_base(lid, wid, nwg);
+  let n4 = vp.n / 4u;
+  for (var k = 0u; k < 4u; k++) {
+    let i = base + k * WG;
+    if (i < n4) {
+      vy[i] = unary_f4(vx[i], vp.alpha, vp.beta);
+    }
+  }
+}
+
+@group(0) @binding(0) var<storage, read> vbx: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> vbdy: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> vbdx: array<vec4<f32>>;
+@group(0) @binding(3) var<uniform> vbp: UnaryParams;
+
+@compute @workgroup_size(WG)
+fn unary_backward4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+                   @builtin(num_workgroups) nwg: vec3<u32>) {
+  let base = linear_base(lid, wid, nwg);
+  let n4 = vbp.n / 4u;
+  for (var k = 0u; k < 4u; k++) {
+    let i = base + k * WG;
+    if (i < n4) {
+      let x = vbx[i];
+      let a = vbp.alpha;
+      let b = vbp.beta;
+      vbdx[i] = vbdy[i] * vec4<f32>(unary_df(x.x, a, b), unary_df(x.y, a, b), unary_df(x.z, a, b), unary_df(x.w, a, b));
+    }
+  }
+}
+
+@group(0) @binding(0) var<storage, read> va: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> vb: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> vc: array<vec4<f32>>;
+@group(0) @binding(3) var<uniform> vpp: BinaryParams;
+
+fn binary_f4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(binary_f(a.x, b.x), binary_f(a.y, b.y), binary_f(a.z, b.z), binary_f(a.w, b.w));
+}
+
+@compute @workgroup_size(WG)
+fn binary4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>) {
+  let base = linear_base(lid, wid, nwg);
+  let n4 = vpp.n / 4u;
+  for (var k = 0u; k < 4u; k++) {
+    let i = base + k * WG;
+    if (i >= n4) { return; }
+    if (BCAST == 0u) {
+      vc[i] = binary_f4(va[i], vb[i]);
+    } else if (BCAST == 1u) {
+      vc[i] = binary_f4(va[i], vec4<f32>(vb[0].x));
+    } else if (BCAST == 3u) {
+      vc[i] = binary_f4(va[i], vb[i % (dim(vpp.shape, 1u) / 4u)]);
+    } else {
+      let s2 = dim(vpp.shape, 2u) / 4u;
+      vc[i] = binary_f4(va[i], vb[(i / (dim(vpp.shape, 1u) * s2)) * s2 + i % s2]);
     }
   }
 }

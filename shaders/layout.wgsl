@@ -7,6 +7,9 @@
 //   outside it is `fill` (pad). The destination is y[obase + sum(c[d] * ostr[d])], or y[i] when DENSE_OUT = 1
 //   (the box is the whole output). transpose: istr permuted; slice: lo = begin; pad: lo = -before;
 //   broadcastTo: istr 0 on broadcast dims; concat/stack: one dispatch per input into a strided region of y.
+// gather_rows: the same copy, 8x8 invocations per workgroup: 8 rows (innermost dim), 8 lanes striding along each.
+//   The outer coordinates are decoded once per row (integer division is scalarized on CPU backends).
+//   Dispatch: grid(ceil(rows / 8)).
 // one_hot:  in: indices (i32 bits)   out: y [n * depth]
 //   one invocation: 4 consecutive outputs; y[i] = on if indices[i / depth] == i % depth else off.
 // Dispatch: grid(ceil(n / (4 * WG))) workgroups of WG; linear group = wid.x + wid.y * nwg.x.
@@ -69,6 +72,39 @@ fn gather(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
     } else {
       gy[dst] = v;
     }
+  }
+}
+
+// NOTE: 8 lanes walk one row together (consecutive words: vector loads on CPU backends), 8 rows per workgroup.
+@compute @workgroup_size(8, 8)
+fn gather_rows(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+               @builtin(num_workgroups) nwg: vec3<u32>) {
+  let last = gp.rank - 1u;
+  let inner = at(gp.shape, last);
+  let row = (wid.x + wid.y * nwg.x) * 8u + lid.y;
+  if (row >= gp.n / inner) { return; }
+  var rem = row;
+  var src = 0u;
+  var dst = gp.obase;
+  var inside = true;
+  for (var d = i32(last) - 1; d >= 0; d--) {
+    let e = at(gp.shape, u32(d));
+    let c = rem % e;
+    rem = rem / e;
+    let ic = c + at(gp.lo, u32(d));
+    if (CHECK_BOUNDS == 1u && ic >= at(gp.ishape, u32(d))) { inside = false; }
+    src += ic * at(gp.istr, u32(d));
+    dst += c * at(gp.ostr, u32(d));
+  }
+  let lo = at(gp.lo, last);
+  let istr = at(gp.istr, last);
+  let ostr = at(gp.ostr, last);
+  let ish = at(gp.ishape, last);
+  for (var c = lid.x; c < inner; c += 8u) {
+    let ic = c + lo;
+    var v = gp.fill;
+    if (inside && (CHECK_BOUNDS == 0u || ic < ish)) { v = gx[src + ic * istr]; }
+    gy[dst + c * ostr] = v;
   }
 }
 

@@ -102,6 +102,10 @@ const pairs: [number[], number[]][] = [
   [[1, 1, 7], [3, 1, 1]],
   [[0, 4], [4]],
   [[2, 3, 1, 5, 1, 2, 1], [3, 5, 4, 2, 1]],
+  // Fast paths: bias rows (mode 3) and per-example channel scales (mode 4), scalar and vec4 widths.
+  [[6, 8], [8]],
+  [[2, 3, 3, 8], [2, 1, 1, 8]],
+  [[3, 2, 2, 5], [3, 1, 1, 5]],
 ];
 
 describe('binary forward with broadcasting', () => {

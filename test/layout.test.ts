@@ -28,6 +28,9 @@ describe('transpose', () => {
     [[7], undefined],
     [[], undefined],
     [[2, 1, 2, 1, 3, 1, 2, 2], [7, 6, 5, 4, 3, 2, 1, 0]],
+    // Rows of >= 8 go through the row kernel: contiguous and strided innermost dims, chunks of 16 with a remainder.
+    [[3, 5, 37], [1, 0, 2]],
+    [[2, 9, 11], [2, 0, 1]],
   ];
   it('matches the oracle for any permutation, bit-exact', async () => {
     for (const [k, [shape, perm]] of cases.entries()) {
@@ -58,6 +61,8 @@ describe('slice', () => {
     [[3, 4], [1, 0], [0, 4]],
     [[2, 1, 9], [1, 0, 4], [1, 1, 5]],
     [[3, 0, 2], [1, 0, 0], [2, 0, 2]],
+    [[2, 6, 7, 20], [1, 1, 2, 0], [1, 4, 5, 20]],
+    [[3, 40], [1, 3], [2, 33]],
   ];
   it('matches the oracle, size -1 reads to the end, bit-exact', async () => {
     for (const [k, [shape, begin, sz]] of cases.entries()) {
@@ -81,6 +86,9 @@ describe('pad', () => {
     [[2, 3, 5], [[0, 0], [1, 1], [0, 3]], Math.fround(1e30)],
     [[0, 3], [[1, 1], [0, 2]], 2],
     [[1, 1], [[0, 0], [0, 0]], 0],
+    // NHWC pads as ZeroPadding2D does them, long channel rows (row kernel), odd remainder of a 16-chunk.
+    [[2, 5, 7, 19], [[0, 0], [0, 1], [1, 2], [0, 0]], 0],
+    [[1, 3, 4, 8], [[1, 0], [2, 2], [0, 1], [3, 5]], -2],
   ];
   it('matches the oracle with a constant value, bit-exact', async () => {
     for (const [k, [shape, pads, value]] of cases.entries()) {
@@ -109,6 +117,8 @@ describe('concat and stack', () => {
     [[[1, 3, 2], [4, 3, 2], [0, 3, 2]], 0],
     [[[2, 3, 1], [2, 3, 2], [2, 3, 1]], 2],
     [[[2, 0, 3], [2, 4, 3]], 1],
+    [[[2, 3, 9], [2, 3, 17]], 2],
+    [[[2, 10], [3, 10], [1, 10]], 0],
   ];
   it('concat matches the oracle along any axis, bit-exact', async () => {
     for (const [k, [shapes, axis]] of cases.entries()) {

@@ -32,6 +32,8 @@ interface UnaryParams {
 }
 
 const groupsFor = (n: number) => grid(Math.ceil(n / (WG * PER_THREAD)));
+// NOTE: the vec4 entry points handle 4 vec4s per invocation.
+const groupsFor4 = (n: number) => grid(Math.ceil(n / (WG * PER_THREAD * 4)));
 
 const unaryKernel = defineKernel<UnaryParams>({
   name: 'unary',
@@ -58,7 +60,7 @@ const unaryBackwardKernel = defineKernel<UnaryParams>({
 interface BinaryParams {
   op: number;
   n: number;
-  mode: 0 | 1 | 2 | 3;
+  mode: 0 | 1 | 2 | 3 | 4;
   shape: number[];
   astr: number[];
   bstr: number[];
@@ -76,17 +78,24 @@ const binaryKernel = defineKernel<BinaryParams>({
   workgroups: (p) => groupsFor(p.n),
 });
 
+const unary4Kernel = defineKernel<UnaryParams>({ ...unaryKernel, name: 'unary4', entryPoint: 'unary4', workgroups: (p) => groupsFor4(p.n) });
+const unaryBackward4Kernel = defineKernel<UnaryParams>({
+  ...unaryBackwardKernel, name: 'unary_backward4', entryPoint: 'unary_backward4', workgroups: (p) => groupsFor4(p.n),
+});
+const binary4Kernel = defineKernel<BinaryParams>({ ...binaryKernel, name: 'binary4', entryPoint: 'binary4', workgroups: (p) => groupsFor4(p.n) });
+
 /** Runs a unary kernel without recording (building block for forward and backward). */
 export function mapUnary(x: Tensor, op: UnaryName, alpha = 0, beta = 0): Tensor {
   const out = new Tensor(x.device, x.shape, 'float32');
-  x.device.run(unaryKernel, [x.buffer], [out.buffer], { op: UnaryOp[op], n: x.size, alpha, beta });
+  x.device.run(x.size % 4 === 0 ? unary4Kernel : unaryKernel, [x.buffer], [out.buffer], { op: UnaryOp[op], n: x.size, alpha, beta });
   return out;
 }
 
 /** dy * f'(x) for unary op `op`, without recording. */
 export function unaryGrad(x: Tensor, dy: Tensor, op: UnaryName, alpha = 0, beta = 0): Tensor {
   const out = new Tensor(x.device, x.shape, 'float32');
-  x.device.run(unaryBackwardKernel, [x.buffer, dy.buffer], [out.buffer], { op: UnaryOp[op], n: x.size, alpha, beta });
+  const kernel = x.size % 4 === 0 ? unaryBackward4Kernel : unaryBackwardKernel;
+  x.device.run(kernel, [x.buffer, dy.buffer], [out.buffer], { op: UnaryOp[op], n: x.size, alpha, beta });
   return out;
 }
 
@@ -100,8 +109,13 @@ export function mapBinary(a: Tensor, b: Tensor, op: BinaryName): Tensor {
   const c = coalesce(shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape));
   // Mode 3: a is contiguous and b repeats along the leading dim (bias-style [M, N] + [N]): one modulo per element.
   const bSuffix = c.shape.length === 2 && c.astr[0] === c.shape[1] && c.astr[1] === 1 && c.bstr[0] === 0 && c.bstr[1] === 1;
-  const mode = same ? 0 : bScalar ? 1 : bSuffix ? 3 : 2;
-  a.device.run(binaryKernel, [a.buffer, b.buffer], [out.buffer], { op: BinaryOp[op], n: out.size, mode, ...c });
+  // Mode 4: a contiguous [s0, s1, s2], b [s0, 1, s2] (a per-example, per-channel scale): two divisions per element.
+  const bPerRow = c.shape.length === 3 && c.astr[0] === c.shape[1]! * c.shape[2]! && c.astr[2] === 1 &&
+    c.bstr[0] === c.shape[2] && c.bstr[1] === 0 && c.bstr[2] === 1;
+  const mode = same ? 0 : bScalar ? 1 : bSuffix ? 3 : bPerRow ? 4 : 2;
+  const inner = c.shape[c.shape.length - 1] ?? 1;
+  const vec4 = out.size % 4 === 0 && mode !== 2 && (mode < 3 || inner % 4 === 0);
+  a.device.run(vec4 ? binary4Kernel : binaryKernel, [a.buffer, b.buffer], [out.buffer], { op: BinaryOp[op], n: out.size, mode, ...c });
   return out;
 }
 

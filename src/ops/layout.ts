@@ -43,6 +43,48 @@ const gatherKernel = defineKernel<GatherParams>({
   workgroups: (p) => grid(Math.ceil(p.n / (WG * PER_THREAD))),
 });
 
+// NOTE: same bindings and uniforms as gather; rows of >= 8 elements amortize the index decoding over the row.
+const gatherRowsKernel = defineKernel<GatherParams>({
+  name: 'gather_rows',
+  shader: 'layout',
+  entryPoint: 'gather_rows',
+  inputs: 1,
+  outputs: 1,
+  constants: (p) => ({ CHECK_BOUNDS: p.check ? 1 : 0 }),
+  uniforms: gatherKernel.uniforms,
+  workgroups: (p) => grid(Math.ceil(p.n / p.shape[p.shape.length - 1]! / 8)),
+});
+
+/**
+ * Drops size-1 dims and merges a dim into its outer neighbour when the inner one is copied whole (no offset, full
+ * extent) and both strides continue, so [N,H,W,C] padded in H and W keeps 4 dims but a slice of whole rows becomes 1-D.
+ */
+function coalesceBox(p: GatherParams): GatherParams {
+  const keep = p.shape.map((d, i) => d !== 1 || p.ishape[i] !== 1 || p.lo[i] !== 0);
+  const pick = <T>(a: T[]) => a.filter((_, i) => keep[i]);
+  const q = { ...p, shape: pick(p.shape), istr: pick(p.istr), ostr: pick(p.ostr), lo: pick(p.lo), ishape: pick(p.ishape) };
+  for (let d = q.shape.length - 1; d > 0; d--) {
+    const whole = q.lo[d] === 0 && q.shape[d] === q.ishape[d];
+    const contiguous = q.istr[d - 1] === q.istr[d]! * q.shape[d]! && q.ostr[d - 1] === q.ostr[d]! * q.shape[d]!;
+    if (!whole || !contiguous) continue;
+    q.lo[d - 1] = q.lo[d - 1]! * q.shape[d]!;
+    q.ishape[d - 1] = q.ishape[d - 1]! * q.ishape[d]!;
+    q.istr[d - 1] = q.istr[d]!;
+    q.ostr[d - 1] = q.ostr[d]!;
+    q.shape[d - 1] = q.shape[d - 1]! * q.shape[d]!;
+    for (const a of [q.shape, q.istr, q.ostr, q.lo, q.ishape]) a.splice(d, 1);
+  }
+  return q;
+}
+
+/** Runs the box copy with the row kernel when rows are long enough, else element by element. */
+function runGather(device: Tensor['device'], x: Tensor, out: Tensor, params: GatherParams): void {
+  const p = coalesceBox(params);
+  const inner = p.shape[p.shape.length - 1] ?? 0;
+  if (p.shape.length > 0 && inner >= 8) device.run(gatherRowsKernel, [x.buffer], [out.buffer], p);
+  else device.run(gatherKernel, [x.buffer], [out.buffer], p);
+}
+
 interface OneHotParams {
   n: number;
   depth: number;
@@ -73,7 +115,7 @@ function fillBits(value: number, dtype: Tensor['dtype']): number {
 function gather(x: Tensor, shape: number[], istr: number[], lo: number[], ishape: number[], fill = 0): Tensor {
   const out = new Tensor(x.device, shape, x.dtype);
   const check = lo.some((l, d) => l < 0 || l + shape[d]! > ishape[d]!);
-  x.device.run(gatherKernel, [x.buffer], [out.buffer], {
+  runGather(x.device, x, out, {
     n: out.size, shape, istr, ostr: stridesOf(shape), lo, ishape, obase: 0, fill: fillBits(fill, x.dtype), dense: true, check,
   });
   return out;
@@ -183,7 +225,7 @@ function joinAlong(op: string, xs: readonly Tensor[], views: number[][], ax: num
   xs.forEach((x, k) => {
     const v = views[k]!;
     offsets.push(at);
-    first.device.run(gatherKernel, [x.buffer], [out.buffer], {
+    runGather(first.device, x, out, {
       n: x.size, shape: v, istr: stridesOf(v), ostr, lo: v.map(() => 0), ishape: v, obase: at * ostr[ax]!, fill: 0, dense: false, check: false,
     });
     at += v[ax]!;
