@@ -4,6 +4,7 @@
 //   one invocation: TP consecutive output pixels m (m = (n*OH + oh)*OW + ow) x 4*NC4 consecutive output channels,
 //   accumulated in registers over (kh, kw, ci); the epilogue adds the bias (has_bias) and applies act.
 //   Dispatch: (ceil(N*OH*OW / (WG*TP)), ceil(COUT / (4*NC4)), 1).
+// conv2d_forward_vec4:     the same with vec4 loads and stores (CIN % 4 == 0, COUT % 4 == 0).
 // conv2d_backward_input:   in: dy, w         out: dx [N, H, W, CIN]   (the transposed convolution)
 //   one invocation: TP consecutive input pixels x 4*NC4 consecutive input channels, summed over (kh, kw, co)
 //   where oh = (ih + padTop - kh*DH) / SH is whole and in range (likewise ow).
@@ -24,9 +25,9 @@ override NC4: u32 = 2u;
 // Filter gradient: 1 when CIN % TP == 0, so that an invocation's TP filter rows share (kh, kw).
 override SHARED_K: u32 = 0u;
 
-// Pixels (or filter rows) per invocation (1..8).
+// Pixels (or filter rows) per invocation (1..16).
 override TP: u32 = 4u;
-const MAXTP: u32 = 8u;
+const MAXTP: u32 = 16u;
 const MAXC4: u32 = 4u;
 
 struct ConvParams {
@@ -119,6 +120,78 @@ fn conv2d_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_
           if (p.has_bias == 1u) { s += fb[co]; }
           fy[m * p.cout + co] = activate(s, p.act);
         }
+      }
+    }
+  }
+}
+
+// ---- forward, vec4 over channels (CIN % 4 == 0 and COUT % 4 == 0) ----
+
+@group(0) @binding(0) var<storage, read> vx: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> vw: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> vb: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> vy: array<vec4<f32>>;
+@group(0) @binding(4) var<uniform> vp: ConvParams;
+
+fn activate4(v: vec4<f32>, act: u32) -> vec4<f32> {
+  return vec4<f32>(activate(v.x, act), activate(v.y, act), activate(v.z, act), activate(v.w, act));
+}
+
+@compute @workgroup_size(WG)
+fn conv2d_forward_vec4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let p = vp;
+  let mtotal = p.n * p.oh * p.ow;
+  let m0 = (wid.x * WG + lid) * TP;
+  let cin4 = p.cin / 4u;
+  let cout4 = p.cout / 4u;
+  let c40 = wid.y * NC4;
+  var ih0: array<i32, MAXTP>;
+  var iw0: array<i32, MAXTP>;
+  var nb: array<u32, MAXTP>;
+  for (var t = 0u; t < TP; t++) {
+    let m = min(m0 + t, mtotal - 1u);
+    let ow = m % p.ow;
+    let r = m / p.ow;
+    ih0[t] = i32((r % p.oh) * p.sh) - i32(p.pt);
+    iw0[t] = i32(ow * p.sw) - i32(p.pl);
+    nb[t] = (r / p.oh) * p.h;
+  }
+  var acc: array<vec4<f32>, MAXTP * MAXC4>;
+  for (var i = 0u; i < TP * MAXC4; i++) { acc[i] = vec4<f32>(0.0); }
+  for (var ky = 0u; ky < p.kh; ky++) {
+    for (var kx = 0u; kx < p.kw; kx++) {
+      var xo: array<u32, MAXTP>;
+      var ok: array<bool, MAXTP>;
+      for (var t = 0u; t < TP; t++) {
+        let ih = ih0[t] + i32(ky * p.dh);
+        let iw = iw0[t] + i32(kx * p.dw);
+        ok[t] = ih >= 0 && ih < i32(p.h) && iw >= 0 && iw < i32(p.w);
+        xo[t] = select(0u, ((nb[t] + u32(ih)) * p.w + u32(iw)) * cin4, ok[t]);
+      }
+      // w[ky, kx, ci, 4*(c40 + c) .. +3] sits at vec4 wo + ci*cout4 + c.
+      var wo = (ky * p.kw + kx) * p.cin * cout4 + c40;
+      for (var ci4 = 0u; ci4 < cin4; ci4++) {
+        var xv: array<vec4<f32>, MAXTP>;
+        for (var t = 0u; t < TP; t++) { xv[t] = select(vec4<f32>(0.0), vx[xo[t] + ci4], ok[t]); }
+        for (var j = 0u; j < 4u; j++) {
+          for (var c = 0u; c < NC4; c++) {
+            let wv = vw[wo + c];
+            for (var t = 0u; t < TP; t++) { acc[t * MAXC4 + c] = fma(vec4<f32>(xv[t][j]), wv, acc[t * MAXC4 + c]); }
+          }
+          wo += cout4;
+        }
+      }
+    }
+  }
+  for (var t = 0u; t < TP; t++) {
+    let m = m0 + t;
+    if (m >= mtotal) { break; }
+    for (var c = 0u; c < NC4; c++) {
+      let co4 = c40 + c;
+      if (co4 < cout4) {
+        var s = acc[t * MAXC4 + c];
+        if (p.has_bias == 1u) { s += vb[co4]; }
+        vy[m * cout4 + co4] = activate4(s, p.act);
       }
     }
   }

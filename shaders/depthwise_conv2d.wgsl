@@ -5,9 +5,10 @@
 // scalars and work on 1 channel, any C and MULT. In both, `ch` is the channel (group) index of an invocation.
 //
 // depthwise_forward[_vec4]:          in: x, w, bias   out: y
-//   one invocation: TP consecutive output pixels (n, oy, ow0..ow0+TP-1) of channel (group) ch; per filter row the
-//   input window of WIN = (TP-1)*SW + (KW-1)*DW + 1 pixels is loaded once and reused by all KW taps.
-//   Dispatch: grid(ceil(N*OH*ceil(OW/TP)*CH / WG)), CH = C/4 (vec4) or C*MULT.
+//   one invocation: TP consecutive output pixels (n, oy, ow0..ow0+TP-1) of channel (group) ch, in TR rows
+//   oy0..oy0+TR-1 (TR is 1 for the scalar entry point); per input row the window of (TP-1)*SW + (KW-1)*DW + 1
+//   pixels is loaded once and reused by all KW taps of every output row it feeds.
+//   Dispatch: grid(ceil(N*ceil(OH/TR)*ceil(OW/TP)*CH / WG)), CH = C/4 (vec4) or C*MULT.
 // depthwise_backward_input[_vec4]:   in: dy, w        out: dx [N, H, W, C]
 //   one invocation: TP consecutive input pixels of input channel (group) ch, summed over (ky, kx, m); with SW == 1
 //   the dy window of TP + (KW-1)*DW pixels is loaded once per filter row.
@@ -17,14 +18,22 @@
 //   m in chunk s. Dispatch: (ceil(KH*ceil(KW/8)*CH / WG), S, 1), CH = C/4 (vec4) or C*MULT.
 
 override WG: u32 = 64u;
-// NOTE: only what indexes the register window is specialized; the rest are uniforms (fewer pipelines to compile).
+// NOTE: only what indexes the register window (and, for the vec4 forward, the row loop) is specialized; the rest
+// are uniforms (fewer pipelines to compile).
 override KW: u32 = 3u;
 override SW: u32 = 1u;
 override DW: u32 = 1u;
-// Pixels per invocation (1..8), chosen by the host so that WIN <= 16.
+// Pixels per invocation (1..8), chosen by the host so that the window fits WIN.
 override TP: u32 = 4u;
+// depthwise_forward_vec4 only: output rows per invocation (TR*TP <= MAXACC) and the vertical geometry (constant
+// row loop).
+override TR: u32 = 1u;
+override KH: u32 = 3u;
+override SH: u32 = 1u;
+override DH: u32 = 1u;
 
-const WIN: u32 = 16u;
+const WIN: u32 = 24u;
+const MAXACC: u32 = 16u;
 const KB: u32 = 8u;
 
 struct DwParams {
@@ -95,30 +104,43 @@ fn depthwise_forward_vec4(@builtin(local_invocation_index) lid: u32, @builtin(wo
   let p = fp;
   let lane = lane_index(lid, wid, nwg);
   if (lane >= p.lanes) { return; }
-  let tl = tile_of(lane, p.ch, p.ow, p.oh);
+  let tl = tile_of(lane, p.ch, p.ow, (p.oh + TR - 1u) / TR);
+  let oy0 = tl.y * TR;
   var init = vec4<f32>(0.0);
   if (p.has_bias == 1u) { init = fb4[tl.ch]; }
-  var acc: array<vec4<f32>, 8>;
-  for (var t = 0u; t < TP; t++) { acc[t] = init; }
+  var acc: array<vec4<f32>, MAXACC>;
+  for (var i = 0u; i < TR * TP; i++) { acc[i] = init; }
   let iwb = i32(tl.x0 * SW) - i32(p.pl);
-  for (var ky = 0u; ky < p.kh; ky++) {
-    let ih = i32(tl.y * p.sh + ky * p.dh) - i32(p.pt);
+  let ihb = i32(oy0 * SH) - i32(p.pt);
+  // NOTE: input row j feeds output row r through filter row ky = (j - r*SH) / DH: each loaded window serves the
+  // TR output rows of the tile.
+  for (var j = 0u; j < (TR - 1u) * SH + (KH - 1u) * DH + 1u; j++) {
+    let ih = ihb + i32(j);
     if (ih < 0 || ih >= i32(p.h)) { continue; }
     let rowb = (tl.n * p.h + u32(ih)) * p.w;
     var xw: array<vec4<f32>, WIN>;
-    for (var j = 0u; j < win_len(); j++) {
-      let iw = iwb + i32(j);
+    for (var i = 0u; i < win_len(); i++) {
+      let iw = iwb + i32(i);
       let ok = iw >= 0 && iw < i32(p.w);
-      xw[j] = select(vec4<f32>(0.0), fx4[select(0u, (rowb + u32(iw)) * p.ch + tl.ch, ok)], ok);
+      xw[i] = select(vec4<f32>(0.0), fx4[select(0u, (rowb + u32(iw)) * p.ch + tl.ch, ok)], ok);
     }
-    for (var kx = 0u; kx < KW; kx++) {
-      let wv = fw4[(ky * KW + kx) * p.ch + tl.ch];
-      for (var t = 0u; t < TP; t++) { acc[t] = fma(xw[t * SW + kx * DW], wv, acc[t]); }
+    for (var r = 0u; r < TR; r++) {
+      let d = i32(j) - i32(r * SH);
+      let ky = d / i32(DH);
+      if (d < 0 || ky * i32(DH) != d || ky >= i32(KH)) { continue; }
+      for (var kx = 0u; kx < KW; kx++) {
+        let wv = fw4[(u32(ky) * KW + kx) * p.ch + tl.ch];
+        for (var t = 0u; t < TP; t++) { acc[r * TP + t] = fma(xw[t * SW + kx * DW], wv, acc[r * TP + t]); }
+      }
     }
   }
-  let ob = (tl.n * p.oh + tl.y) * p.ow;
-  for (var t = 0u; t < TP; t++) {
-    if (tl.x0 + t < p.ow) { fy4[(ob + tl.x0 + t) * p.ch + tl.ch] = activate4(acc[t], p.act); }
+  for (var r = 0u; r < TR; r++) {
+    let oy = oy0 + r;
+    if (oy >= p.oh) { break; }
+    let ob = (tl.n * p.oh + oy) * p.ow;
+    for (var t = 0u; t < TP; t++) {
+      if (tl.x0 + t < p.ow) { fy4[(ob + tl.x0 + t) * p.ch + tl.ch] = activate4(acc[r * TP + t], p.act); }
+    }
   }
 }
 

@@ -33,6 +33,8 @@ const cases: Case[] = [
   { x: [1, 11, 9, 2], f: [5, 5, 2, 3], strides: [2, 1], padding: 'same', dilations: [1, 2] },
   { x: [1, 4, 4, 1], f: [4, 4, 1, 1], padding: 'valid' },
   { x: [3, 5, 5, 20], f: [3, 3, 20, 1], padding: [1, 1, 1, 1], bias: true },
+  // NOTE: >= 16384 output pixels select 16 pixels per invocation in the vec4 forward; 16510 is not a multiple of 16.
+  { x: [1, 130, 127, 4], f: [3, 3, 4, 12], padding: 'same', bias: true, activation: 'relu6' },
 ];
 
 const label = (c: Case) => `x${JSON.stringify(c.x)} f${JSON.stringify(c.f)} s${JSON.stringify(c.strides ?? 1)} p${JSON.stringify(c.padding ?? 'valid')} d${JSON.stringify(c.dilations ?? 1)}${c.bias ? ' +bias' : ''} ${c.activation ?? ''}`;
