@@ -3,11 +3,15 @@
 
 import { Command } from 'commander';
 import { inspectCommand } from './inspect.js';
+import { addTrainOptions, type TrainFlags } from './train.js';
+import type { PredictFlags } from './predict.js';
+import type { EvaluateFlags } from './evaluate.js';
 
 /** An error the user can fix (bad path, bad flag): printed as one line, exit code 1. */
 export class UserError extends Error {}
 
-async function guarded(fn: () => Promise<number | void> | number | void): Promise<void> {
+/** Runs a command: its number is the exit code; an error prints one line (`graft: ...`) and exits 1. */
+export async function guarded(fn: () => Promise<number | void> | number | void): Promise<void> {
   try {
     const code = await fn();
     if (typeof code === 'number') process.exitCode = code;
@@ -64,6 +68,51 @@ export function buildCli(): Command {
       guarded(async () => {
         const { runBench } = await import('../bench/run.js');
         await runBench([...suites, ...(opts.json ? ['--json', opts.json] : []), ...(opts.quick ? ['--quick'] : [])]);
+      }),
+    );
+
+  addTrainOptions(
+    program
+      .command('train')
+      .description('transfer learning on a class-folder dataset: feature extraction on a frozen pretrained base, then fine-tuning; writes runs/<timestamp>/'),
+  ).action((flags: TrainFlags) =>
+    guarded(async () => {
+      const { trainCommand } = await import('./train.js');
+      return trainCommand(flags, 'graft train');
+    }),
+  );
+
+  program
+    .command('predict')
+    .description('top-k classes of images with a trained model (.safetensors from model.save, or .onnx)')
+    .argument('<images...>', 'image files or folders of images')
+    .requiredOption('--model <file>', 'model file: .safetensors (class names in its metadata or a classes.json beside it) or .onnx')
+    .option('--top <k>', 'classes to print per image', '3')
+    .option('--classes <file>', 'class names: a JSON array or one name per line (overrides the model\'s)')
+    .option('--image-size <n>', 'resize to n x n when the model does not fix its input size')
+    .option('--input-range <range>', 'pixel range the model takes: 0..255 (Graft models and their ONNX exports), 0..1 or -1..1', '0..255')
+    .option('--json', 'print JSON instead of text')
+    .action((images: string[], opts: PredictFlags) =>
+      guarded(async () => {
+        const { predictCommand } = await import('./predict.js');
+        return predictCommand(images, opts);
+      }),
+    );
+
+  program
+    .command('evaluate')
+    .description('loss and accuracy of a trained classifier over a class-folder tree (<data>/<class>/<images>)')
+    .requiredOption('--model <file>', 'model file (.safetensors from model.save, or .onnx)')
+    .requiredOption('--data <folder>', 'class-folder tree; folder names must be the model\'s class names')
+    .option('--batch-size <n>', 'images per batch', '32')
+    .option('--classes <file>', 'class names: a JSON array or one name per line (overrides the model\'s)')
+    .option('--image-size <n>', 'resize to n x n when the model does not fix its input size')
+    .option('--input-range <range>', 'pixel range the model takes: 0..255, 0..1 or -1..1', '0..255')
+    .option('--from-logits', 'the model outputs logits, not probabilities')
+    .action((opts: EvaluateFlags) =>
+      guarded(async () => {
+        const { evaluateCommand } = await import('./evaluate.js');
+        return evaluateCommand(opts);
       }),
     );
 

@@ -10,7 +10,8 @@ import { optimizerFromConfig } from '../train/optimizers/index.js';
 import type { Model } from '../train/model.js';
 import { getLoss, type LossName } from '../train/losses.js';
 import { getMetric, type MetricName } from '../train/metrics.js';
-// NOTE: imported for its registrations, so loadModel can rebuild models that came from ONNX.
+// NOTE: imported for their layer registrations, so loadModel can rebuild any model (augmentation layers, ONNX imports).
+import '../nn/index.js';
 import './onnx/layers/index.js';
 import { readSafetensors, writeSafetensors, type SafetensorsEntry, type SafetensorsFile } from './safetensors.js';
 
