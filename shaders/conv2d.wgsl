@@ -38,22 +38,7 @@ struct ConvParams {
   act: u32, has_bias: u32, _p0: u32, _p1: u32,
 }
 
-fn sigmoid(v: f32) -> f32 {
-  // NOTE: split by sign so exp never overflows.
-  if (v >= 0.0) { return 1.0 / (1.0 + exp(-v)); }
-  let e = exp(v);
-  return e / (1.0 + e);
-}
-
-fn activate(v: f32, act: u32) -> f32 {
-  switch act {
-    case 1u: { return max(v, 0.0); }
-    case 2u: { return clamp(v, 0.0, 6.0); }
-    case 3u: { return sigmoid(v); }
-    case 4u: { return v * sigmoid(v); }
-    default: { return v; }
-  }
-}
+//! include conv_epilogue
 
 // ---- forward ----
 
@@ -132,10 +117,6 @@ fn conv2d_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_
 @group(0) @binding(2) var<storage, read> vb: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> vy: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> vp: ConvParams;
-
-fn activate4(v: vec4<f32>, act: u32) -> vec4<f32> {
-  return vec4<f32>(activate(v.x, act), activate(v.y, act), activate(v.z, act), activate(v.w, act));
-}
 
 @compute @workgroup_size(WG)
 fn conv2d_forward_vec4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {

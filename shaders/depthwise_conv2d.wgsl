@@ -44,26 +44,7 @@ struct DwParams {
   has_bias: u32, _p0: u32, _p1: u32, _p2: u32,
 }
 
-fn sigmoid(v: f32) -> f32 {
-  // NOTE: split by sign so exp never overflows.
-  if (v >= 0.0) { return 1.0 / (1.0 + exp(-v)); }
-  let e = exp(v);
-  return e / (1.0 + e);
-}
-
-fn activate(v: f32, act: u32) -> f32 {
-  switch act {
-    case 1u: { return max(v, 0.0); }
-    case 2u: { return clamp(v, 0.0, 6.0); }
-    case 3u: { return sigmoid(v); }
-    case 4u: { return v * sigmoid(v); }
-    default: { return v; }
-  }
-}
-
-fn activate4(v: vec4<f32>, act: u32) -> vec4<f32> {
-  return vec4<f32>(activate(v.x, act), activate(v.y, act), activate(v.z, act), activate(v.w, act));
-}
+//! include conv_epilogue
 
 fn lane_index(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return (wid.x + wid.y * nwg.x) * WG + lid;

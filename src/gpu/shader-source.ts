@@ -23,8 +23,21 @@ export async function initShaderLoader(): Promise<void> {
 // NOTE: from src/gpu/ (tsx, vitest) the shaders are two levels up; from dist/src/gpu/ three.
 const candidates = ['../../shaders/', '../../../shaders/'];
 
-/** Returns the WGSL text of a shader file, or throws naming the file. */
+// NOTE: WGSL has no includes; a line `//! include NAME` is replaced by shaders/NAME.wgsl (once per module), so
+// helpers shared by several kernel families (the conv activation epilogue) live in one file.
+const INCLUDE = /^\/\/! include ([a-z0-9_]+)\s*$/gm;
+
+/** Returns the WGSL text of a shader file with its includes expanded, or throws naming the file. */
 export function shaderSource(file: ShaderFile): string {
+  const seen = new Set<string>([file]);
+  return rawSource(file).replace(INCLUDE, (_, name: string) => {
+    if (seen.has(name)) return '';
+    seen.add(name);
+    return rawSource(name);
+  });
+}
+
+function rawSource(file: ShaderFile): string {
   const cached = sources.get(file);
   if (cached !== undefined) return cached;
   if (!fsModule) {
@@ -41,7 +54,7 @@ export function shaderSource(file: ShaderFile): string {
   throw new Error(`Graft: shaders/${file}.wgsl not found next to the Graft package`);
 }
 
-/** Browsers: fetches every shader file from `baseUrl` (the package's `shaders/` folder as served). */
+/** Browsers: fetches every shader file from `baseUrl` (the package's `shaders/` folder as served), includes too. */
 export async function loadShaders(baseUrl: string, files: readonly ShaderFile[]): Promise<void> {
   await Promise.all(
     files.map(async (f) => {
