@@ -55,16 +55,8 @@ const forwardKernel = defineKernel<ConvParams>({
   workgroups: (p) => [Math.ceil((p.geo.n * p.geo.oh * p.geo.ow) / (p.wg * p.tp)), Math.ceil(p.cout / (4 * p.nc4)), 1],
 });
 
-const forwardVec4Kernel = defineKernel<ConvParams>({
-  name: 'conv2d_forward_vec4',
-  shader: 'conv2d',
-  entryPoint: 'conv2d_forward_vec4',
-  inputs: 3,
-  outputs: 1,
-  constants: (p) => ({ WG: p.wg, NC4: p.nc4, TP: p.tp }),
-  uniforms: convUniforms,
-  workgroups: (p) => [Math.ceil((p.geo.n * p.geo.oh * p.geo.ow) / (p.wg * p.tp)), Math.ceil(p.cout / (4 * p.nc4)), 1],
-});
+// NOTE: the same bindings, constants and dispatch as the scalar forward; only the entry point loads vec4 pixels.
+const forwardVec4Kernel = defineKernel<ConvParams>({ ...forwardKernel, name: 'conv2d_forward_vec4', entryPoint: 'conv2d_forward_vec4' });
 
 const backwardInputKernel = defineKernel<ConvParams>({
   name: 'conv2d_backward_input',
