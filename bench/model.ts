@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as g from '../src/index.js';
 import { efficientNetB0 } from '../src/applications/index.js';
-import { makeEfficientNetOnnx } from '../src/io/onnx/index.js';
+import { makeEfficientNetOnnx } from '../tools/fixtures/efficientnet-fixture.js';
 import { Accumulator, trainStep } from '../src/train/step.js';
 import type { BenchContext, BenchRow, Suite, Timing } from './harness.js';
 import { openOrt, ortPeers, type OrtPeer } from './peers/ort.js';

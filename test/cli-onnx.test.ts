@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { makeEfficientNetOnnx } from '../src/io/onnx/efficientnet-fixture.js';
+import { makeEfficientNetOnnx } from '../tools/fixtures/efficientnet-fixture.js';
 import { parseNpy, encodeNpy } from '../src/io/npy.js';
 import { randomValues } from './helpers/check.js';
 
@@ -15,7 +15,7 @@ const fixture = join(dir, 'b0-torchvision.onnx');
 writeFileSync(fixture, makeEfficientNetOnnx({ style: 'torchvision', size: 32, classes: 10, seed: 3 }));
 
 function graft(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync('npx', ['tsx', 'tools/cli.ts', ...args], { encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } });
+  const r = spawnSync(join('node_modules', '.bin', 'tsx'), ['tools/cli.ts', ...args], { encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } });
   // NOTE: Dawn prints two limit warnings on every device creation; they are not Graft's output.
   const stderr = r.stderr.split('\n').filter((l) => l && !l.startsWith('Warning: max')).join('\n');
   return { code: r.status ?? -1, stdout: r.stdout, stderr };

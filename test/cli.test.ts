@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { input, layers, setSeed } from '../src/nn/index.js';
 import { model } from '../src/train/index.js';
-import { saveClassifier } from '../src/demo/class-names.js';
+import { saveClassifier } from '../tools/demo/class-names.js';
 import { useDevice } from './helpers/gpu.js';
 
 useDevice();

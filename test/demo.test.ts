@@ -12,9 +12,9 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { readEvents, scalarsOf } from '../src/io/tensorboard/index.js';
 import { readSafetensors } from '../src/io/safetensors.js';
-import { DEMO_DEFAULTS } from '../src/demo/options.js';
-import { runTransfer } from '../src/demo/workflow.js';
-import type { RunHistory } from '../src/demo/run-dir.js';
+import { DEMO_DEFAULTS } from '../tools/demo/options.js';
+import { runTransfer } from '../tools/demo/workflow.js';
+import type { RunHistory } from '../tools/demo/run-dir.js';
 import { rng } from '../src/tensor/tensor.js';
 import { useDevice } from './helpers/gpu.js';
 

@@ -5,9 +5,8 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  GraphBuilder, OnnxError, encodeModel, inspectOnnx, int, ints, makeEfficientNetOnnx, readOnnxFile,
-} from '../src/io/onnx/index.js';
+import { GraphBuilder, OnnxError, encodeModel, inspectOnnx, int, ints, readOnnxFile } from '../src/io/onnx/index.js';
+import { makeEfficientNetOnnx } from '../tools/fixtures/efficientnet-fixture.js';
 import { DTYPE_CODES, onnx, type ProtoTensor } from '../src/io/onnx/proto.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'graft-onnx-bad-'));

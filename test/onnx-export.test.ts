@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { noGrad, tensor, tidy, type Tensor } from '../src/index.js';
 import { Layer, input, layers, setSeed, type Functional } from '../src/nn/index.js';
 import { model as functionalModel, type Model } from '../src/train/model.js';
-import { makeEfficientNetOnnx } from '../src/io/onnx/index.js';
+import { makeEfficientNetOnnx } from '../tools/fixtures/efficientnet-fixture.js';
 import { importOnnx } from '../src/io/onnx/import/index.js';
 import { exportOnnxBytes } from '../src/io/onnx/export.js';
 import { transposeValues } from '../src/io/onnx/import/perm.js';

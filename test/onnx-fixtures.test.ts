@@ -7,11 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import {
-  NodeAttributes, fixtureIo, foldConstants, formatOnnxReport, graphStats, inspectOnnx, makeEfficientNetOnnx, readOnnxFile,
-  type EfficientNetFixtureOptions,
-} from '../src/io/onnx/index.js';
-import { B0_STAGES, makeB0Params } from '../src/io/onnx/efficientnet-params.js';
+import { NodeAttributes, foldConstants, formatOnnxReport, graphStats, inspectOnnx, readOnnxFile } from '../src/io/onnx/index.js';
+import { fixtureIo, makeEfficientNetOnnx, type EfficientNetFixtureOptions } from '../tools/fixtures/efficientnet-fixture.js';
+import { B0_STAGES, makeB0Params } from '../tools/fixtures/efficientnet-params.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'graft-onnx-fixtures-'));
 const MOBILENET = join(import.meta.dirname, '..', '..', 'shared', 'weights', 'mobilenet_v2_1.0_224.onnx');

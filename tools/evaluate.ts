@@ -24,7 +24,7 @@ export async function evaluateCommand(f: EvaluateFlags): Promise<number> {
   const { init } = await import('../src/tensor/engine.js');
   const { imageDatasetFromDirectory } = await import('../src/data/index.js');
   const { getLoss } = await import('../src/train/losses.js');
-  const { loadClassifier } = await import('../src/demo/load-classifier.js');
+  const { loadClassifier } = await import('./demo/load-classifier.js');
   const { affine } = await import('../src/ops/elementwise.js');
   const { noGrad } = await import('../src/tensor/engine.js');
   await init();

@@ -5,7 +5,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { makeEfficientNetOnnx } from '../src/io/onnx/efficientnet-fixture.js';
+import { makeEfficientNetOnnx } from './fixtures/efficientnet-fixture.js';
 
 const positiveInt = (what: string) => (v: string): number => {
   const n = Number(v);

@@ -68,7 +68,7 @@ export async function predictCommand(images: string[], f: PredictFlags): Promise
   const { tensor } = await import('../src/tensor/tensor.js');
   const { noGrad } = await import('../src/tensor/engine.js');
   const { decodeImage } = await import('../src/data/decode.js');
-  const { loadClassifier } = await import('../src/demo/load-classifier.js');
+  const { loadClassifier } = await import('./demo/load-classifier.js');
   await init();
   const c = await loadClassifier(f.model, { classes: f.classes, imageSize, inputRange: f.inputRange });
   const per = c.height * c.width * 3;

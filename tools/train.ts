@@ -1,9 +1,9 @@
-// `graft train` and `npm run demo`: the transfer-learning workflow (src/demo/workflow.ts) behind command-line flags.
+// `graft train` and `npm run demo`: the transfer-learning workflow (tools/demo/workflow.ts) behind command-line flags.
 // The demo is `graft train` with its defaults; `--full` switches to the Keras tutorial's sizes.
 
 import type { Command } from 'commander';
-import { DEMO_DEFAULTS, FULL_OVERRIDES, checkSettings, type TransferSettings } from '../src/demo/options.js';
-import { latestRunDir } from '../src/demo/run-dir.js';
+import { DEMO_DEFAULTS, FULL_OVERRIDES, checkSettings, type TransferSettings } from './demo/options.js';
+import { latestRunDir } from './demo/run-dir.js';
 
 /** The flags as commander hands them over (strings until parsed here). */
 export interface TrainFlags {
@@ -110,7 +110,7 @@ export async function trainCommand(f: TrainFlags, command: string): Promise<numb
   const resumeDir = f.resume === undefined || f.resume === false ? undefined : f.resume === true ? latestRunDir(settings.outDir) : f.resume;
   // NOTE: loaded here, so that `graft --help` and flag errors do not load the engine.
   const { init } = await import('../src/tensor/engine.js');
-  const { runTransfer } = await import('../src/demo/workflow.js');
+  const { runTransfer } = await import('./demo/workflow.js');
   await init();
   const result = await runTransfer(settings, {
     resumeDir, verbose, resumeHint: (dir) => `${command} --resume ${dir}`,

@@ -18,5 +18,4 @@ export { inferShapes, broadcast, type ShapeContext } from './shapes.js';
 export { checkNodes } from './node-checks.js';
 export { oihwToHwio, depthwiseToHwcm, convWeightLayout, denseKernel, type Weight, type ConvWeightLayout } from './layout.js';
 export { GraphBuilder, encodeModel, int, ints, float, floats, str, type ModelOptions, type WritableAttribute } from './writer.js';
-export { makeEfficientNetOnnx, fixtureIo, type EfficientNetFixtureOptions } from './efficientnet-fixture.js';
 export { inspectOnnx, formatOnnxReport, type OnnxReport } from './inspect.js';

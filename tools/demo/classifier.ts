@@ -1,8 +1,8 @@
 // The tutorial's classifier around a pretrained base: augmentation inside the model, the frozen base pinned to
 // inference mode, global average pooling, dropout, and a softmax Dense head.
 
-import { input, layers } from '../nn/index.js';
-import { model, type Model } from '../train/model.js';
+import { input, layers } from '../../src/nn/index.js';
+import { model, type Model } from '../../src/train/model.js';
 
 /**
  * image (0..255 RGB) -> RandomFlip(horizontal) -> RandomRotation(0.1) -> RandomZoom(0.1) -> base(training: false)

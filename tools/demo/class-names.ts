@@ -4,8 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
-import { readSafetensors, writeSafetensors, type SafetensorsEntry } from '../io/safetensors.js';
-import type { Model } from '../train/model.js';
+import { readSafetensors, writeSafetensors, type SafetensorsEntry } from '../../src/io/safetensors.js';
+import type { Model } from '../../src/train/model.js';
 
 /** The safetensors metadata key holding the class names (a JSON array of strings). */
 export const CLASS_NAMES_KEY = 'classNames';

@@ -3,13 +3,13 @@
 
 import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
-import { loadModel } from '../io/checkpoint.js';
-import { importOnnx } from '../io/onnx/import/index.js';
-import type { Model } from '../train/model.js';
+import { loadModel } from '../../src/io/checkpoint.js';
+import { importOnnx } from '../../src/io/onnx/import/index.js';
+import type { Model } from '../../src/train/model.js';
 import { readClassNames } from './class-names.js';
 // NOTE: imported for its layer registrations (augmentation layers among them), so that loadModel can rebuild
 // a classifier in a process that never built one.
-import '../nn/index.js';
+import '../../src/nn/index.js';
 
 /** Pixel ranges a model may take; images are decoded to 0..255 and mapped onto it. */
 export type InputRange = '0..255' | '0..1' | '-1..1';

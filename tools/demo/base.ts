@@ -2,8 +2,8 @@
 // MobileNetV2; the choice comes with a sentence saying why.
 
 import { existsSync } from 'node:fs';
-import { efficientNetB0, mobileNetV2 } from '../applications/index.js';
-import type { Model } from '../train/model.js';
+import { efficientNetB0, mobileNetV2 } from '../../src/applications/index.js';
+import type { Model } from '../../src/train/model.js';
 
 /** The chosen base. */
 export interface BaseChoice {
