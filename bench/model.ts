@@ -240,7 +240,7 @@ async function graftTraining(ctx: BenchContext, plan: Plan, out: GraftResult): P
     const lastTen = new Set(out.lastTen);
     for (const c of CASES) {
       setCase(base, c.key, lastTen);
-      const optimizer = g.adam();
+      const optimizer = g.optimizers.adam();
       full.compile({ optimizer, loss: 'categoricalCrossentropy' });
       out.trainable[c.key] = trainableCount(full);
       let loss = NaN;

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { NodeAttributes, foldConstants, formatOnnxReport, graphStats, inspectOnnx, readOnnxFile } from '../src/io/onnx/index.js';
+import { NodeAttributes, foldConstants, formatOnnxReport, graphStats } from '../src/io/onnx/index.js';
+import { inspectOnnx, readOnnxFile } from '../src/node/onnx-file.js';
 import { fixtureIo, makeEfficientNetOnnx, type EfficientNetFixtureOptions } from '../tools/fixtures/efficientnet-fixture.js';
 import { B0_STAGES, makeB0Params } from '../tools/fixtures/efficientnet-params.js';
 

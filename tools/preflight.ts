@@ -2,6 +2,7 @@
 // installs Mesa's lavapipe (software Vulkan) from bookworm-backports; elsewhere prints the steps and exits non-zero.
 // Installing Graft as a library never runs this.
 
+import '../src/node/index.js'; // NOTE: first, so that Node's platform (Dawn, files, sharp) is installed before any use
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

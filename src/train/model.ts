@@ -15,9 +15,10 @@ import type { History, Logs } from './callbacks/callback.js';
 import { isDataset, TensorSource, type Dataset } from './data-adapter.js';
 import { runEvaluation, runFit, sourceOf, type EvaluateArgs, type FitArgs } from './fit-loop.js';
 import {
-  loadCheckpointInto, loadWeightsInto, saveModel, saveWeightsOf, type CheckpointInfo,
-} from '../io/checkpoint.js';
-import type { ExportOptions } from '../io/onnx/export.js';
+  encodeModel, loadCheckpointInto, loadWeightsInto, saveModel, saveWeightsOf, type CheckpointInfo,
+} from './checkpoint.js';
+import type { ByteSource } from '../io/bytes.js';
+import { exportOnnx, exportOnnxBytes, type ExportOptions } from '../io/onnx/export.js';
 
 /** Options of compile(). */
 export interface CompileArgs {
@@ -162,9 +163,12 @@ export class Model extends Functional {
     return saveWeightsOf(this, path);
   }
 
-  /** Loads weights saved by saveWeights/save; every name and shape must match (the first mismatch is named). */
-  loadWeights(path: string): Promise<void> {
-    return loadWeightsInto(this, path);
+  /**
+   * Loads weights saved by saveWeights/save from a path, URL, Blob or bytes; every name and shape must match (the
+   * first mismatch is named).
+   */
+  loadWeights(source: ByteSource): Promise<void> {
+    return loadWeightsInto(this, source);
   }
 
   /**
@@ -175,16 +179,24 @@ export class Model extends Functional {
     return saveModel(this, path);
   }
 
+  /** The file that save() writes, as bytes (for a download, an upload or IndexedDB). */
+  saveBytes(): Promise<Uint8Array> {
+    return encodeModel(this, this.name);
+  }
+
   /** Writes this model as ONNX (NHWC or NCHW input) that onnxruntime runs with the same outputs. */
-  async exportOnnx(path: string, options: ExportOptions = {}): Promise<void> {
-    // NOTE: loaded on first use so that training code does not pull in the protobuf writer.
-    const { exportOnnx } = await import('../io/onnx/export.js');
+  exportOnnx(path: string, options: ExportOptions = {}): Promise<void> {
     return exportOnnx(this, path, options);
   }
 
+  /** This model as ONNX bytes (see exportOnnx). */
+  exportOnnxBytes(options: ExportOptions = {}): Promise<Uint8Array> {
+    return exportOnnxBytes(this, options);
+  }
+
   /** Restores weights, optimizer state (when compiled) and the random stream from a file written by save(). */
-  loadCheckpoint(path: string): Promise<CheckpointInfo> {
-    return loadCheckpointInto(this, path);
+  loadCheckpoint(source: ByteSource): Promise<CheckpointInfo> {
+    return loadCheckpointInto(this, source);
   }
 
   override dispose(): void {
