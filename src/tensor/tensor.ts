@@ -1,7 +1,8 @@
 // Tensor: a shape, a dtype and a GPU buffer, plus the autograd fields.
 
 import type { Device } from '../gpu/device.js';
-import { getDevice, isGradEnabled, keep, live, setTensorCheck, track } from './engine.js';
+import { backward } from './autograd.js';
+import { getDevice, isGradEnabled, keep, live, track } from './engine.js';
 import { sizeOf, formatShape } from './shape.js';
 
 export type DType = 'float32' | 'int32';
@@ -107,7 +108,8 @@ export class Tensor {
 
   /** Backpropagates from this tensor; see autograd.ts. */
   backward(grad?: Tensor): void {
-    backwardImpl!(this, grad);
+    if (!gradOps) throw new Error('Graft backward: the ops layer is not loaded; import graft (or src/ops/elementwise.ts)');
+    backward<Tensor>(this, grad, gradOps);
   }
 
   toString(): string {
@@ -115,13 +117,17 @@ export class Tensor {
   }
 }
 
-let backwardImpl: ((t: Tensor, grad?: Tensor) => void) | null = null;
-/** Set by autograd.ts (keeps this file free of an import cycle). */
-export function setBackwardImpl(fn: (t: Tensor, grad?: Tensor) => void): void {
-  backwardImpl = fn;
+/** The two ops backward needs (gradient accumulation, the ones seed); their kernels live in the ops layer. */
+export interface GradOps {
+  add(a: Tensor, b: Tensor): Tensor;
+  onesLike(t: Tensor): Tensor;
 }
 
-setTensorCheck((v: unknown): v is Tensor => v instanceof Tensor);
+let gradOps: GradOps | null = null;
+/** Called by src/ops/elementwise.ts, which owns the add and fill kernels. */
+export function setGradOps(ops: GradOps): void {
+  gradOps = ops;
+}
 
 /** Creates the output tensor of an op and records its tape node when any input requires grad. */
 export function recordOp(out: Tensor, inputs: Tensor[], name: string, backward: TapeNode['backward']): Tensor {

@@ -3,7 +3,7 @@
 
 import { writeFileAtomic } from '../atomic-write.js';
 import { Functional } from '../../nn/functional.js';
-import type { SymbolicTensor } from '../../nn/symbolic.js';
+import type { SymbolicTensor } from '../../nn/layer.js';
 import { Model } from '../../train/model.js';
 import { importedModelInfo } from './import/importer.js';
 import { encodeModel } from './writer.js';
