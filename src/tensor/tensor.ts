@@ -3,6 +3,7 @@
 import type { Device } from '../gpu/device.js';
 import { backward } from './autograd.js';
 import { getDevice, isGradEnabled, keep, live, track } from './engine.js';
+import { boxMuller, rng } from './random.js';
 import { sizeOf, formatShape } from './shape.js';
 
 export type DType = 'float32' | 'int32';
@@ -186,17 +187,7 @@ export function ones(shape: readonly number[], options: CreateOptions = {}): Ten
   return fill(shape, 1, options);
 }
 
-/** Seeded PRNG (mulberry32): reproducible initializers across runs and machines. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 /** Options for random tensors. */
 export interface RandomOptions extends CreateOptions {
@@ -218,12 +209,9 @@ export function randomNormal(shape: readonly number[], mean = 0, stddev = 1, opt
   const n = sizeOf(shape);
   const v = new Float32Array(n);
   for (let i = 0; i < n; i += 2) {
-    // NOTE: Box-Muller; 1 - r() keeps the log argument in (0, 1].
-    const u = 1 - r();
-    const w = r();
-    const rad = Math.sqrt(-2 * Math.log(u));
-    v[i] = mean + stddev * rad * Math.cos(2 * Math.PI * w);
-    if (i + 1 < n) v[i + 1] = mean + stddev * rad * Math.sin(2 * Math.PI * w);
+    const [z0, z1] = boxMuller(1 - r(), r(), mean, stddev);
+    v[i] = z0;
+    if (i + 1 < n) v[i + 1] = z1;
   }
   return tensor(v, shape, options);
 }
