@@ -21,6 +21,6 @@ export { readNpy, writeNpy, parseNpy, encodeNpy, NpyError, type NpyArray } from 
 export * as data from './data/index.js';
 export * from './train/optimizers/index.js';
 export * from './train/schedules.js';
-export { clipByGlobalNorm } from './train/clip.js';
+export { clipByGlobalNorm } from './ops/clip.js';
 export { saveTensors, loadTensors } from './io/safetensors.js';
 export { EventWriter, readEvents } from './io/tensorboard/index.js';
