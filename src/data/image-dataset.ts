@@ -3,7 +3,8 @@
 
 import type { Device } from '../gpu/device.js';
 import { getDevice } from '../tensor/engine.js';
-import { rng, Tensor } from '../tensor/tensor.js';
+import { fmix32, rng } from '../tensor/random.js';
+import { Tensor } from '../tensor/tensor.js';
 import { Dataset, type DatasetSource } from './dataset.js';
 import type { ImageSource } from '../platform/platform.js';
 import { checkInterpolation, decodeImage, imageLabel, type DecodeOptions } from './decode.js';
@@ -75,10 +76,7 @@ function warnOnce(path: string, err: unknown): void {
 
 /** A 32-bit seed for epoch `epoch` of a dataset seeded with `seed` (murmur3 finalizer). */
 function epochSeed(seed: number, epoch: number): number {
-  let h = (seed ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  return fmix32((seed ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0);
 }
 
 function shuffleInPlace<T>(items: T[], random: () => number): T[] {

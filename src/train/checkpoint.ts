@@ -7,7 +7,7 @@ import { getRngState, setRngState } from '../nn/random.js';
 import { deserializeLayer } from '../nn/registry.js';
 import type { Functional } from '../nn/functional.js';
 import { optimizerFromConfig } from './optimizers/index.js';
-import type { Model } from './model.js';
+import type { TrainingModel } from './training-model.js';
 import { getLoss, type LossName } from './losses.js';
 import { getMetric, type MetricName } from './metrics.js';
 // NOTE: imported for their layer registrations, so loadModel can rebuild any model (augmentation layers, ONNX imports).
@@ -78,12 +78,12 @@ export async function loadWeightsInto(model: Functional, source: ByteSource): Pr
 }
 
 /** Writes architecture, weights, compile config, optimizer state, epochs done and the random stream (atomically). */
-export async function saveModel(model: Model, path: string): Promise<void> {
+export async function saveModel(model: TrainingModel, path: string): Promise<void> {
   await platform().files.writeFileAtomic(path, await encodeModel(model, path));
 }
 
 /** The model file that saveModel writes, as bytes (a download in a browser, a buffer to send). */
-export async function encodeModel(model: Model, label = 'model'): Promise<Uint8Array> {
+export async function encodeModel(model: TrainingModel, label = 'model'): Promise<Uint8Array> {
   const entries = await weightEntries(model);
   const metadata: Record<string, string> = {
     format: FORMAT,
@@ -117,7 +117,7 @@ function parseMeta<T>(file: SafetensorsFile, key: string, path: string): T | nul
 }
 
 /** Copies the saved optimizer slots and step count into the model's compiled optimizer. */
-function applyOptimizerState(model: Model, file: SafetensorsFile, meta: CompileMeta | null): number {
+function applyOptimizerState(model: TrainingModel, file: SafetensorsFile, meta: CompileMeta | null): number {
   const c = model.compiled;
   if (!c || !meta) return 0;
   const iterations = Number(meta.optimizer.iterations ?? 0);
@@ -133,7 +133,7 @@ function applyOptimizerState(model: Model, file: SafetensorsFile, meta: CompileM
   return iterations;
 }
 
-function applyTraining(model: Model, file: SafetensorsFile, path: string): number {
+function applyTraining(model: TrainingModel, file: SafetensorsFile, path: string): number {
   const t = parseMeta<TrainingMeta>(file, 'training', path);
   if (!t) return 0;
   model.epochsDone = t.epochsDone;
@@ -145,7 +145,7 @@ function applyTraining(model: Model, file: SafetensorsFile, path: string): numbe
  * Restores a file written by save() into a model built by code: weights, and when the model is compiled, the
  * optimizer state; also epochs done and the random stream. Returns the epoch to pass as initialEpoch.
  */
-export async function loadCheckpointInto(model: Model, source: ByteSource): Promise<CheckpointInfo> {
+export async function loadCheckpointInto(model: TrainingModel, source: ByteSource): Promise<CheckpointInfo> {
   const file = await readSafetensors(source);
   const path = sourceLabel(source);
   applyWeights(model, file, path, 'loadCheckpoint');
@@ -157,15 +157,15 @@ export async function loadCheckpointInto(model: Model, source: ByteSource): Prom
  * Rebuilds a model saved with save() without the code that made it: architecture, weights, compile state.
  * `source`: a path (Node's file system, OPFS in a browser), a URL, a Blob/File, a Response or the bytes.
  */
-export async function loadModel(source: ByteSource): Promise<Model> {
+export async function restoreModel(source: ByteSource): Promise<TrainingModel> {
   const file = await readSafetensors(source);
   const path = sourceLabel(source);
   if (file.metadata.format !== FORMAT) {
     throw new Error(`Graft loadModel: ${path} is not a Graft model file (format '${file.metadata.format ?? 'none'}'); weights-only files load with model.loadWeights()`);
   }
   const spec = parseMeta<{ className: string; config: Record<string, unknown> }>(file, 'config', path)!;
-  const model = deserializeLayer(spec) as Model;
-  if (typeof (model as Partial<Model>).compile !== 'function') throw new Error(`Graft loadModel: ${path} holds a ${spec.className}, not a model`);
+  const model = deserializeLayer(spec) as TrainingModel;
+  if (typeof (model as Partial<TrainingModel>).compile !== 'function') throw new Error(`Graft loadModel: ${path} holds a ${spec.className}, not a model`);
   applyWeights(model, file, path, 'loadModel');
   const meta = parseMeta<CompileMeta>(file, 'compile', path);
   if (meta) {

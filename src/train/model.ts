@@ -10,23 +10,18 @@ import type { Variable } from '../nn/variable.js';
 import { adam, adamw, sgd, type Optimizer } from './optimizers/index.js';
 import { getLoss, type Loss, type LossName } from './losses.js';
 import { getMetric, type Metric, type MetricName } from './metrics.js';
-import type { CompiledState } from './step.js';
+import type { CompileArgs, CompiledState, TrainingModel } from './training-model.js';
+
+export type { CompileArgs };
 import type { History, Logs } from './callbacks/callback.js';
 import { isDataset, TensorSource, type Dataset } from './data-adapter.js';
 import { runEvaluation, runFit, sourceOf, type EvaluateArgs, type FitArgs } from './fit-loop.js';
 import {
-  encodeModel, loadCheckpointInto, loadWeightsInto, saveModel, saveWeightsOf, type CheckpointInfo,
+  encodeModel, loadCheckpointInto, loadWeightsInto, restoreModel, saveModel, saveWeightsOf, type CheckpointInfo,
 } from './checkpoint.js';
 import type { ByteSource } from '../io/bytes.js';
 import { exportOnnx, exportOnnxBytes, type ExportOptions } from '../io/onnx/export.js';
 
-/** Options of compile(). */
-export interface CompileArgs {
-  /** An optimizer instance, or a name for one with Keras defaults. */
-  optimizer: Optimizer | 'sgd' | 'adam' | 'adamw';
-  loss: LossName | Loss;
-  metrics?: (MetricName | Metric)[];
-}
 
 /** Options of predict(). */
 export interface PredictArgs {
@@ -36,7 +31,7 @@ export interface PredictArgs {
   steps?: number;
 }
 
-export class Model extends Functional {
+export class Model extends Functional implements TrainingModel {
   static override readonly className: string = 'Functional';
   /** Set to true (e.g. by a callback) to stop fit after the current batch. */
   stopTraining = false;
@@ -236,6 +231,16 @@ export class Sequential extends Model {
   add(layer: Layer): void {
     this.addLayer(layer);
   }
+}
+
+/**
+ * Rebuilds a model saved with save() without the code that made it: architecture, weights, compile state.
+ * `source`: a path (Node's file system, OPFS in a browser), a URL, a Blob/File, a Response or the bytes.
+ */
+export async function loadModel(source: ByteSource): Promise<Model> {
+  const m = await restoreModel(source);
+  if (!(m instanceof Model)) throw new Error(`Graft loadModel: the file holds a ${m.className}, not a Model`);
+  return m;
 }
 
 /** `model({inputs, outputs})`: a functional model over symbolic tensors. */

@@ -3,7 +3,7 @@
 
 import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
-import { loadModel } from '../../src/train/checkpoint.js';
+import { loadModel } from '../../src/train/model.js';
 import { importOnnx } from '../../src/api/import-onnx.js';
 import type { Model } from '../../src/train/model.js';
 import { readClassNames } from './class-names.js';

@@ -2,7 +2,7 @@
 // and outputs in NHWC (Graft's layout) or NCHW (PyTorch's).
 
 import { Functional } from '../../nn/functional.js';
-import type { SymbolicTensor } from '../../nn/symbolic.js';
+import type { SymbolicTensor } from '../../nn/layer.js';
 import { platform } from '../../platform/platform.js';
 import { importedModelInfo } from './import/importer.js';
 import { encodeModel } from './writer.js';
