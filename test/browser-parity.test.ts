@@ -6,11 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright';
-import { buildBrowserBundle } from './browser/bundle.js';
+import { buildBrowserBundle } from '../tools/browser/bundle.js';
 import { buildParityModel, parityBatch, parityLogits, parityWeights, writeParityWeights } from './browser/parity-model.js';
 import type { ParityResult } from './browser/parity-entry.js';
 import { launchChromium } from '../tools/browser/chromium.js';
-import { serveStatic, type StaticServer } from '../tools/browser/static-server.js';
+import { blankPage, serveStatic, type StaticServer } from '../tools/browser/static-server.js';
 import { useDevice } from './helpers/gpu.js';
 
 useDevice();
@@ -36,7 +36,7 @@ describe('Node and Chromium give the same logits', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'graft-parity-'));
     await buildBrowserBundle({ parity: 'test/browser/parity-entry.ts' }, dir);
-    writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>graft parity</title>\n');
+    writeFileSync(join(dir, 'index.html'), blankPage('graft parity'));
     server = await serveStatic({ '/': dir });
     browser = await launchChromium();
     page = await browser.newPage();

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchChromium } from './chromium.js';
-import { serveStatic } from './static-server.js';
+import { blankPage, serveStatic } from './static-server.js';
 
 /** What the page found: the adapter in words, or why there is none. */
 export type ChromiumWebGpu = { ok: true; adapter: string; features: string[] } | { ok: false; reason: string };
@@ -21,7 +21,7 @@ const PROBE = `(async () => {
 /** Launches Chromium once with Graft's flags and requests a WebGPU adapter on an http://127.0.0.1 page. */
 export async function probeChromiumWebGpu(): Promise<ChromiumWebGpu> {
   const dir = mkdtempSync(join(tmpdir(), 'graft-probe-'));
-  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>graft webgpu probe</title>\n');
+  writeFileSync(join(dir, 'index.html'), blankPage('graft webgpu probe'));
   const server = await serveStatic({ '/': dir });
   try {
     const browser = await launchChromium();

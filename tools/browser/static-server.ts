@@ -52,3 +52,8 @@ export async function serveStatic(roots: Record<string, string>): Promise<Static
     close: () => new Promise<void>((ok) => server.close(() => ok())),
   };
 }
+
+/** An empty HTML page (no favicon request) to open before importing a module in it with page.evaluate. */
+export function blankPage(title: string): string {
+  return `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>${title}</title>\n`;
+}
