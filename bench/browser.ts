@@ -24,9 +24,10 @@ const suite: Suite = async (ctx): Promise<BenchRow[]> => {
   const dir = mkdtempSync(join(tmpdir(), 'graft-browser-bench-'));
   try {
     const t0 = performance.now();
-    await buildBrowserBundle({ 'browser-bench': 'bench/browser/page.ts' }, dir);
+    const bundle = await buildBrowserBundle({ 'browser-bench': 'bench/browser/page.ts' }, dir);
     writeFileSync(join(dir, 'index.html'), blankPage('graft browser bench'));
-    ctx.log(`bundle built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const stubs = [...bundle.externalized.keys()].sort().join(', ');
+    ctx.log(`bundle built in ${((performance.now() - t0) / 1000).toFixed(1)} s${stubs ? `; Node-only imports stubbed (never called in the page): ${stubs}` : ''}`);
     const server = await serveStatic({ '/': dir, '/weights/': dirname(weights) });
     try {
       const browser = await launchChromium();
