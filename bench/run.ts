@@ -13,6 +13,7 @@ const suiteFiles: Record<string, string[]> = {
   elementwise: ['elementwise'],
   conv: ['conv', 'norm-pool'],
   model: ['model'],
+  browser: ['browser'],
 };
 const suites: Record<string, () => Promise<Suite>> = Object.fromEntries(
   Object.entries(suiteFiles).map(([name, files]) => [
