@@ -1,10 +1,11 @@
 // TensorBoard event files: a TFRecord stream of Event protos, opened with file_version "brain.Event:2".
 
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { checkWriteFault, describeWriteError } from '../atomic-write.js';
 import { DATA_CLASS_SCALAR, DT_FLOAT, EventType } from './proto.js';
-import { encodeRecord } from './tfrecord.js';
+import { encodeRecord, EventFileError } from './tfrecord.js';
 
 /** Options of EventWriter. */
 export interface EventWriterOptions {
@@ -27,6 +28,8 @@ export class EventWriter {
   readonly path: string;
   private fd: number | null;
   private queue: Uint8Array[] = [];
+  /** Bytes of complete records on disk: a failed flush cuts the file back to this. */
+  private written = 0;
   private lastFlush = Date.now();
   private readonly style: 'simple' | 'tensor';
   private readonly maxQueue: number;
@@ -62,24 +65,47 @@ export class EventWriter {
     this.push({ wall_time: Date.now() / 1000, step, summary: { value: [v] } });
   }
 
-  /** Writes buffered events and syncs the file to disk. */
+  /**
+   * Writes buffered events and syncs the file to disk. When the disk fails (e.g. is full), the file is cut back to
+   * its last complete record, the events stay queued for the next flush, and an EventFileError says what happened.
+   */
   flush(): void {
     const fd = this.openFd();
-    for (const rec of this.queue) {
-      let off = 0;
-      while (off < rec.length) off += writeSync(fd, rec, off, rec.length - off);
+    let pos = this.written;
+    try {
+      for (const rec of this.queue) {
+        let off = 0;
+        while (off < rec.length) {
+          checkWriteFault(this.path, pos + off, rec.length - off);
+          off += writeSync(fd, rec, off, rec.length - off, pos + off);
+        }
+        pos += rec.length;
+      }
+      fsyncSync(fd);
+    } catch (e) {
+      // NOTE: a partly written record would make every later record unreadable; drop the partial bytes.
+      try {
+        ftruncateSync(fd, this.written);
+      } catch {
+        // NOTE: nothing more to do; the reader reports a truncated last record by its offset.
+      }
+      const problem = describeWriteError(e, this.path) ?? `writing ${this.path} failed: ${(e as Error).message}`;
+      throw new EventFileError(`Graft EventWriter: ${problem}; ${this.queue.length} event(s) kept for the next flush, the ${this.written} bytes written before are intact`);
     }
+    this.written = pos;
     this.queue = [];
-    fsyncSync(fd);
     this.lastFlush = Date.now();
   }
 
   /** Flushes and closes the file; further writes throw. Idempotent. */
   close(): void {
     if (this.fd === null) return;
-    this.flush();
-    closeSync(this.fd);
-    this.fd = null;
+    try {
+      this.flush();
+    } finally {
+      closeSync(this.fd);
+      this.fd = null;
+    }
   }
 
   private push(event: Record<string, unknown>): void {
