@@ -58,7 +58,7 @@ export class Device {
     options: DeviceOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 64;
-    this.pool = new BufferPool(gpu, gpu.limits.maxStorageBufferBindingSize);
+    this.pool = new BufferPool(gpu, Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize));
     this.readbacks = new ReadbackPool(gpu);
     this.uniformStaging = new Uint8Array(UNIFORM_SLOT * this.batchSize);
     this.uniformArena = gpu.createBuffer({ size: this.uniformStaging.byteLength, usage: UNIFORM_USAGE, label: 'graft-uniforms' });
