@@ -1,6 +1,7 @@
 // Graft: a deep-learning engine on WebGPU.
 
 export { createDevice, Device, GpuError, type DeviceOptions } from './gpu/device.js';
+export { GpuMemoryError } from './gpu/buffer-pool.js';
 export { NoAdapterError } from './gpu/acquire.js';
 export { registerShaderSource, loadShaders } from './gpu/shader-source.js';
 export { init, setDevice, getDevice, tidy, keep, noGrad, isGradEnabled, memory, type MemoryInfo } from './tensor/engine.js';

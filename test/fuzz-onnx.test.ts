@@ -57,9 +57,9 @@ describe('ONNX fuzzing', () => {
     expect(quiet()).toBe(0);
   });
 
-  it('the EfficientNet-B0 fixture (32x32): 250 byte-level and 250 structured cases, parsed and checked', () => {
+  it('the EfficientNet-B0 fixture (32x32): 500 byte-level and 500 structured cases, parsed and checked', () => {
     const b0 = makeEfficientNetOnnx({ style: 'torchvision', size: 32, classes: 10 });
-    const r = runFuzz(onnxCases(202, b0, 250, 250), target(false));
+    const r = runFuzz(onnxCases(202, b0, 500, 500), target(false));
     log.push(summarize('ONNX EfficientNet-B0 fixture', r));
     expect(r.defects).toEqual([]);
     expect(r.loaded).toBeGreaterThan(10);

@@ -122,4 +122,20 @@ describe('micro-batching under a lowered buffer limit', () => {
     expect((err as GpuMemoryError).largestBatch).toBe(12);
     expect(getDevice().pool.bufferLimit).toBe(1000);
   });
+
+  it('a device out-of-memory report becomes a GpuMemoryError naming the last new buffer, thrown at the next sync (no hang)', async () => {
+    // NOTE: lavapipe allocates host memory lazily, so a real out-of-memory cannot be provoked safely on a shared
+    // machine; the report is fed to the device's uncapturederror handler as Dawn would deliver it.
+    class GPUOutOfMemoryError {
+      constructor(readonly message: string) {}
+    }
+    const t = tensor(new Float32Array(3 * 1001), [3, 1001]);
+    device().reportError(new GPUOutOfMemoryError('Out of memory allocating a buffer') as unknown as GPUError);
+    const err = await device().sync().then(() => null, (e: Error) => e);
+    expect(err).toBeInstanceOf(GpuMemoryError);
+    expect((err as GpuMemoryError).kind).toBe('out-of-memory');
+    expect(err?.message).toMatch(/^Graft: the GPU ran out of memory allocating a tensor of shape \[3,1001\] \(12012 bytes.*\(Out of memory allocating a buffer\)/);
+    await device().sync();
+    t.dispose();
+  });
 });

@@ -75,6 +75,8 @@ export class BufferPool {
   private pooledCount = 0;
 
   private limit: number;
+  /** The most recent new GPU buffer (bytes, tensor shape): what a device out-of-memory error names. */
+  lastCreated: { bytes: number; shape: readonly number[] | null } = { bytes: 0, shape: null };
 
   constructor(
     private readonly device: GPUDevice,
@@ -111,6 +113,7 @@ export class BufferPool {
       this.pooledCount--;
       return buf;
     }
+    this.lastCreated = { bytes, shape: shape ?? null };
     return this.device.createBuffer({ size, usage: STORAGE_USAGE, label: label ?? 'graft' });
   }
 
