@@ -130,7 +130,7 @@ describe('micro-batching under a lowered buffer limit', () => {
       constructor(readonly message: string) {}
     }
     const t = tensor(new Float32Array(3 * 1001), [3, 1001]);
-    device().reportError(new GPUOutOfMemoryError('Out of memory allocating a buffer') as unknown as GPUError);
+    device().reportError(new GPUOutOfMemoryError('Out of memory allocating a buffer'));
     const err = await device().sync().then(() => null, (e: Error) => e);
     expect(err).toBeInstanceOf(GpuMemoryError);
     expect((err as GpuMemoryError).kind).toBe('out-of-memory');

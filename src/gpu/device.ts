@@ -215,7 +215,7 @@ export class Device {
   }
 
   /** Records an error the GPU reported (the uncapturederror listener); an out-of-memory one names the last allocation. */
-  reportError(error: GPUError): void {
+  reportError(error: { readonly message: string }): void {
     if (error.constructor?.name === 'GPUOutOfMemoryError' && !this.outOfMemory) {
       const last = this.pool.lastCreated;
       this.outOfMemory = new GpuMemoryError('out-of-memory', last.bytes, this.pool.bufferLimit, last.shape, ` (${error.message})`);
