@@ -129,6 +129,12 @@ describe('TensorBoard event writer on a full disk', () => {
     expect(scalarsOf(readEvents(w.path)).map((s) => [s.step, s.value])).toEqual([[0, 1.5], [1, 1.25], [2, 1.0]]);
   });
 
+  it('a writer that cannot write its file header fails at construction with the same error', () => {
+    const dir = freshDir();
+    diskFullAfter(dir, 0);
+    expect(() => new EventWriter(dir)).toThrow(/^Graft EventWriter: writing .*events\.out\.tfevents.* failed: the disk is full \(ENOSPC\)/);
+  });
+
   it('in fit, a failed event write stops training with the error (not silently); earlier epochs stay readable', async () => {
     const logDir = freshDir();
     class FillDisk extends Callback {

@@ -49,8 +49,15 @@ export class EventWriter {
     for (let k = 1; existsSync(path); k++) path = join(logdir, `${base}.${process.pid}.${k}`);
     this.path = path;
     this.fd = openSync(path, 'wx');
-    this.push({ wall_time: Date.now() / 1000, step: 0, file_version: 'brain.Event:2' });
-    this.flush();
+    try {
+      this.push({ wall_time: Date.now() / 1000, step: 0, file_version: 'brain.Event:2' });
+      this.flush();
+    } catch (e) {
+      // NOTE: a writer that cannot write its header is unusable; do not leak its descriptor.
+      closeSync(this.fd);
+      this.fd = null;
+      throw e;
+    }
   }
 
   /** Logs one scalar at a step. */
