@@ -57,9 +57,11 @@ describe('ONNX fuzzing', () => {
     expect(quiet()).toBe(0);
   });
 
-  it('the EfficientNet-B0 fixture (32x32): 500 byte-level and 500 structured cases, parsed and checked', () => {
+  // NOTE: 300 cases, not 1,000: each copies and parses a 16 MB file (17 ms idle, ten times that on a busy 2-core CI
+  // machine); the small graph above carries the 1,000s of cases.
+  it('the EfficientNet-B0 fixture (32x32): 150 byte-level and 150 structured cases, parsed and checked', () => {
     const b0 = makeEfficientNetOnnx({ style: 'torchvision', size: 32, classes: 10 });
-    const r = runFuzz(onnxCases(202, b0, 500, 500), target(false));
+    const r = runFuzz(onnxCases(202, b0, 150, 150), target(false));
     log.push(summarize('ONNX EfficientNet-B0 fixture', r));
     expect(r.defects).toEqual([]);
     expect(r.loaded).toBeGreaterThan(10);
