@@ -1,6 +1,7 @@
 // A shortened demo (2 epochs of feature extraction + 1 of fine-tuning, 2 steps, 32x32 images, a generated 3-class
-// dataset): run as `tools/demo.ts` in a child process and interrupted with SIGINT after the phase-1 checkpoint,
-// then resumed in-process. Checks the checkpoints, the resumed epoch numbers (3 after 2) in the logs and the
+// dataset): run as `tools/demo.ts` in a child process that signals itself at a point the test names
+// (GRAFT_DEMO_SIGNAL_AT), then resumed in-process. Ctrl-C or a kill at any point of an epoch end leaves every
+// checkpoint matched by TensorBoard and history.json, and a resume leaves each epoch once in the logs. Checks the checkpoints, the resumed epoch numbers (3 after 2) in the logs and the
 // history, the TensorBoard records, the class names in the final model file and the plot. Needs the pretrained
 // MobileNetV2 in ../shared (skipped, with the reason printed, when it is absent).
 
@@ -13,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { readEvents, scalarsOf } from '../src/io/tensorboard/index.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { DEMO_DEFAULTS } from '../tools/demo/options.js';
+import { SIGNAL_ENV } from '../tools/demo/signal-hook.js';
 import { runTransfer } from '../tools/demo/workflow.js';
 import type { RunHistory } from '../tools/demo/run-dir.js';
 import { rng } from '../src/tensor/tensor.js';
@@ -48,40 +50,60 @@ async function makeDataset(root: string): Promise<void> {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+interface DemoRun {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  runDir: string;
+}
 
-/** Runs the demo in a child process and sends SIGINT once `stopWhen` exists; resolves with its exit and output. */
-function runDemoUntil(args: string[], outDir: string, stopWhen: (runDir: string) => string): Promise<{ code: number | null; signal: string | null; stdout: string; runDir: string }> {
+/** Runs the demo in a child process; `signalAt` (GRAFT_DEMO_SIGNAL_AT) makes it signal itself at an exact point. */
+function runDemo(args: string[], outDir: string, signalAt?: string): Promise<DemoRun> {
   return new Promise((resolve, reject) => {
     // NOTE: tsx's CLI relays SIGINT and SIGKILLs a child that does not answer within 60 ms (a busy GPU step),
     // so the demo runs in one process with tsx as a loader, as `npm run demo` does.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/demo.ts', ...args], {
-      cwd: ROOT, env: { ...process.env, XDG_RUNTIME_DIR: process.env['XDG_RUNTIME_DIR'] ?? '/tmp' },
-    });
+    const env: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: process.env['XDG_RUNTIME_DIR'] ?? '/tmp' };
+    if (signalAt) env[SIGNAL_ENV] = signalAt;
+    else delete env[SIGNAL_ENV];
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/demo.ts', ...args], { cwd: ROOT, env });
     let stdout = '';
-    let runDir = '';
-    let done = false;
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', () => {});
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      done = true;
-      resolve({ code, signal, stdout, runDir });
+      const runs = existsSync(outDir) ? readdirSync(outDir) : [];
+      resolve({ code, signal, stdout, runDir: runs.length === 1 ? join(outDir, runs[0]!) : '' });
     });
-    void (async () => {
-      while (!done) {
-        const runs = existsSync(outDir) ? readdirSync(outDir) : [];
-        if (runs.length === 1) {
-          runDir = join(outDir, runs[0]!);
-          if (existsSync(stopWhen(runDir))) {
-            child.kill('SIGINT');
-            return;
-          }
-        }
-        await sleep(20);
-      }
-    })();
   });
+}
+
+/** 1-based epochs of the checkpoint files in the run folder, sorted. */
+function checkpointEpochs(runDir: string): number[] {
+  return readdirSync(join(runDir, 'checkpoints')).map((f) => /^epoch-(\d+)\.safetensors$/.exec(f)).filter((m) => m !== null).map((m) => Number(m[1])).sort((a, b) => a - b);
+}
+
+/** The steps (0-based epochs) of the `epoch_loss` scalars in the run's TensorBoard train logs, in file order. */
+function loggedEpochs(runDir: string): number[] {
+  const dir = join(runDir, 'logs', 'train');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).sort().flatMap((f) => scalarsOf(readEvents(join(dir, f)))).filter((s) => s.tag === 'epoch_loss').map((s) => s.step);
+}
+
+function historyEpochs(runDir: string): number[] {
+  const p = join(runDir, 'history.json');
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as RunHistory).epoch : [];
+}
+
+/** Every checkpointed epoch is in TensorBoard and history.json, and every checkpoint file loads. */
+async function expectLogsCoverCheckpoints(runDir: string): Promise<void> {
+  const ck = checkpointEpochs(runDir);
+  const done = ck.length === 0 ? [] : [...Array(Math.max(...ck)).keys()];
+  for (const e of done) expect(loggedEpochs(runDir)).toContain(e);
+  for (const e of done) expect(historyEpochs(runDir)).toContain(e);
+  for (const e of ck) {
+    const f = await readSafetensors(join(runDir, 'checkpoints', `epoch-${String(e).padStart(2, '0')}.safetensors`));
+    expect(JSON.parse(f.metadata['training']!).epochsDone).toBe(e);
+  }
 }
 
 describe.skipIf(!present)('the transfer-learning demo, shortened', () => {
@@ -91,7 +113,7 @@ describe.skipIf(!present)('the transfer-learning demo, shortened', () => {
     const out = join(tmp, 'runs');
     await makeDataset(data);
     const args = ['--data', data, '--out', out, '--image-size', '32', '--batch-size', '4', '--steps', '2', '--epochs', '2', '--fine-tune-epochs', '1', '--verbose', '2'];
-    const first = await runDemoUntil(args, out, (dir) => join(dir, 'checkpoints', 'epoch-02.safetensors'));
+    const first = await runDemo(args, out, 'after-epoch-end:2');
     const runDir = first.runDir;
     expect(first.code, first.stdout).toBe(130);
     expect(first.stdout).toMatch(/MobileNetV2 from .*mobilenet_v2_1\.0_224\.onnx \(weights\/efficientnet-b0\.onnx is absent/);
@@ -146,4 +168,58 @@ describe.skipIf(!present)('the transfer-learning demo, shortened', () => {
     expect(meta.format).toBe('svg');
     expect(meta.width).toBe(720);
   }, 150_000);
+
+  const shortArgs = (data: string, out: string) => ['--data', data, '--out', out, '--image-size', '32', '--batch-size', '4', '--steps', '1', '--epochs', '2', '--fine-tune-epochs', '1', '--verbose', '0'];
+  let dataDir = '';
+  const dataset = async () => {
+    if (!dataDir) {
+      dataDir = join(mkdtempSync(join(tmpdir(), 'graft-demo-')), 'data');
+      await makeDataset(dataDir);
+    }
+    return dataDir;
+  };
+
+  it('finishes an epoch end that has begun on Ctrl-C (between the TensorBoard write and the checkpoint), then exits', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'graft-demo-')), 'runs');
+    const run = await runDemo(shortArgs(await dataset(), out), out, 'before-checkpoint:2');
+    expect(run.code, run.stdout).toBe(130);
+    expect(run.stdout).toContain('Interrupted at the end of epoch 2: finishing its logs and checkpoint first (Ctrl-C again to exit now).');
+    expect(run.stdout).toContain(`The last complete checkpoint is ${join(run.runDir, 'checkpoints', 'epoch-02.safetensors')} (epoch 2).`);
+    expect(checkpointEpochs(run.runDir)).toEqual([1, 2]);
+    expect(loggedEpochs(run.runDir)).toEqual([0, 1]);
+    expect(historyEpochs(run.runDir)).toEqual([0, 1]);
+    await expectLogsCoverCheckpoints(run.runDir);
+  }, 60_000);
+
+  it('a second Ctrl-C exits at once and says the checkpoint was not written; the logs still cover every checkpoint', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'graft-demo-')), 'runs');
+    const run = await runDemo(shortArgs(await dataset(), out), out, 'before-checkpoint:2:SIGINT2');
+    expect(run.code, run.stdout).toBe(130);
+    expect(run.stdout).toContain('Interrupted again: exiting before the end of epoch 2 was finished (its checkpoint was not written; a resume redoes epoch 2 and drops its partial logs).');
+    expect(checkpointEpochs(run.runDir)).toEqual([1]);
+    await expectLogsCoverCheckpoints(run.runDir);
+  }, 60_000);
+
+  it('a kill -9 right after a checkpoint leaves logs that hold its epoch', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'graft-demo-')), 'runs');
+    const run = await runDemo(shortArgs(await dataset(), out), out, 'after-checkpoint:2:SIGKILL');
+    expect(run.signal, run.stdout).toBe('SIGKILL');
+    expect(checkpointEpochs(run.runDir)).toEqual([1, 2]);
+    await expectLogsCoverCheckpoints(run.runDir);
+  }, 60_000);
+
+  it('a kill -9 after the logs but before the checkpoint: the resume redoes the epoch and logs it once', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'graft-demo-')), 'runs');
+    const run = await runDemo(shortArgs(await dataset(), out), out, 'before-checkpoint:2:SIGKILL');
+    expect(run.signal, run.stdout).toBe('SIGKILL');
+    expect(checkpointEpochs(run.runDir)).toEqual([1]);
+    expect(loggedEpochs(run.runDir)).toEqual([0, 1]);
+    await expectLogsCoverCheckpoints(run.runDir);
+    const resumed = await runDemo([...shortArgs(await dataset(), out), '--resume', run.runDir], out);
+    expect(resumed.code, resumed.stdout).toBe(0);
+    expect(checkpointEpochs(run.runDir)).toEqual([1, 2, 3]);
+    expect(loggedEpochs(run.runDir)).toEqual([0, 1, 2]);
+    expect(historyEpochs(run.runDir)).toEqual([0, 1, 2]);
+    await expectLogsCoverCheckpoints(run.runDir);
+  }, 90_000);
 });

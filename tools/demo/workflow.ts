@@ -17,6 +17,9 @@ import { buildBase, chooseBase } from './base.js';
 import { buildClassifier } from './classifier.js';
 import { saveClassifier, writeClassesFile } from './class-names.js';
 import { checkSettings, type TransferSettings } from './options.js';
+import { EpochEndGuard } from './interrupt.js';
+import { signalHook } from './signal-hook.js';
+import { trimTensorBoardLogs } from './trim-logs.js';
 import {
   createRunDir, latestCheckpoint, readHistory, readRunInfo, runPaths, writeJson, type RunHistory, type RunInfo,
 } from './run-dir.js';
@@ -29,7 +32,7 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** fit's verbosity: 1 Keras progress bars (default), 2 one line per epoch, 0 none. */
   verbose?: 0 | 1 | 2;
-  /** On Ctrl-C, name the last complete checkpoint and exit 130 (default true). */
+  /** On Ctrl-C, finish an epoch end that has begun, name the last complete checkpoint and exit 130 (default true). */
   handleSigint?: boolean;
   /** The command line that resumes a run folder, printed on Ctrl-C. */
   resumeHint?: (runDir: string) => string;
@@ -166,20 +169,37 @@ export async function runTransfer(settings: TransferSettings, options: RunOption
   log(`Writing to ${runDir}`);
 
   const history = readHistory(runDir, model.epochsDone, s.initialEpochs);
-  const onSigint = () => {
-    const last = latestCheckpoint(runDir);
-    log(`\nInterrupted. ${last ? `The last complete checkpoint is ${last.path} (epoch ${last.epoch}).` : 'No epoch was completed yet.'}`);
-    log(`Continue with: ${options.resumeHint ? options.resumeHint(runDir) : `--resume ${runDir}`}`);
-    process.exit(130);
-  };
-  if (options.handleSigint ?? true) process.once('SIGINT', onSigint);
+  // NOTE: the epochs after the checkpoint are redone; their records from the interrupted run must not stay twice.
+  await trimTensorBoardLogs(paths.logs, model.epochsDone);
+  const guard = new EpochEndGuard({
+    log,
+    exit: (forced) => {
+      const last = latestCheckpoint(runDir);
+      if (forced) {
+        const written = last !== null && last.epoch > forced.epoch;
+        log(`\nInterrupted again: exiting before the end of epoch ${forced.epoch + 1} was finished (${written ? 'its checkpoint was written' : `its checkpoint was not written; a resume redoes epoch ${forced.epoch + 1} and drops its partial logs`}).`);
+      }
+      log(`\nInterrupted. ${last ? `The last complete checkpoint is ${last.path} (epoch ${last.epoch}).` : 'No epoch was completed yet.'}`);
+      log(`Continue with: ${options.resumeHint ? options.resumeHint(runDir) : `--resume ${runDir}`}`);
+      process.exit(130);
+    },
+  });
+  const onSigint = () => guard.interrupt();
+  if (options.handleSigint ?? true) process.on('SIGINT', onSigint);
   try {
+    // NOTE: logs before the checkpoint: a checkpoint on disk then never claims an epoch that the logs lack.
     const callbacks = () => [
+      guard.begin,
+      signalHook('epoch-end-begin'),
       historyRecorder(history, paths.history),
       epochSummary(history, total, log),
-      cb.modelCheckpoint({ filepath: paths.checkpointPattern }),
       cb.tensorBoard({ logDir: paths.logs }),
-    ];
+      signalHook('before-checkpoint'),
+      cb.modelCheckpoint({ filepath: paths.checkpointPattern }),
+      signalHook('after-checkpoint'),
+      guard.end,
+      signalHook('after-epoch-end'),
+    ].filter((c) => c !== null);
     const verbose = options.verbose ?? 1;
     const steps = s.stepsPerEpoch ?? undefined;
     if (model.epochsDone < s.initialEpochs) {
