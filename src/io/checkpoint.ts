@@ -73,8 +73,8 @@ export async function loadWeightsInto(model: Functional, path: string): Promise<
   applyWeights(model, await readSafetensors(path), path, 'loadWeights');
 }
 
-/** Writes architecture, weights, compile config, optimizer state, epochs done and the random stream. */
-export async function saveModel(model: Model, path: string): Promise<void> {
+/** What save() writes, as safetensors entries and metadata: architecture, weights, compile config, optimizer state, epochs done, the random stream. */
+export async function checkpointContents(model: Model): Promise<{ entries: SafetensorsEntry[]; metadata: Record<string, string> }> {
   const entries = await weightEntries(model);
   const metadata: Record<string, string> = {
     format: FORMAT,
@@ -94,6 +94,12 @@ export async function saveModel(model: Model, path: string): Promise<void> {
     };
     metadata.compile = JSON.stringify(meta);
   }
+  return { entries, metadata };
+}
+
+/** Writes architecture, weights, compile config, optimizer state, epochs done and the random stream. */
+export async function saveModel(model: Model, path: string): Promise<void> {
+  const { entries, metadata } = await checkpointContents(model);
   await writeSafetensors(path, entries, metadata);
 }
 
@@ -137,10 +143,14 @@ function applyTraining(model: Model, file: SafetensorsFile, path: string): numbe
  * optimizer state; also epochs done and the random stream. Returns the epoch to pass as initialEpoch.
  */
 export async function loadCheckpointInto(model: Model, path: string): Promise<CheckpointInfo> {
-  const file = await readSafetensors(path);
-  applyWeights(model, file, path, 'loadCheckpoint');
-  const iterations = applyOptimizerState(model, file, parseMeta<CompileMeta>(file, 'compile', path));
-  return { epoch: applyTraining(model, file, path), iterations };
+  return restoreCheckpoint(model, await readSafetensors(path), path);
+}
+
+/** loadCheckpointInto for a file already decoded (e.g. from bytes); `label` names it in errors. */
+export function restoreCheckpoint(model: Model, file: SafetensorsFile, label: string): CheckpointInfo {
+  applyWeights(model, file, label, 'loadCheckpoint');
+  const iterations = applyOptimizerState(model, file, parseMeta<CompileMeta>(file, 'compile', label));
+  return { epoch: applyTraining(model, file, label), iterations };
 }
 
 /** Rebuilds a model saved with save() without the code that made it: architecture, weights, compile state. */

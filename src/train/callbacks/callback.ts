@@ -1,6 +1,7 @@
 // Callbacks: async hooks with no-op defaults (tfjs names), the list that runs them, and History.
 
 import type { Model } from '../model.js';
+import type { FitProgress } from './fit-position.js';
 
 /** Logs: metric name -> value (`loss`, `accuracy`, `val_loss`, ...). */
 export type Logs = Record<string, number>;
@@ -14,6 +15,8 @@ export interface CallbackParams {
   /** Batches per epoch, when known. */
   steps: number | null;
   verbose: 0 | 1 | 2;
+  /** fit's position as it goes (for callbacks that back training up); absent outside fit. */
+  progress?: FitProgress;
 }
 
 /** The hooks a callback may implement; each may be async. */
