@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { oneHot, tensor } from '../src/index.js';
 import { Dataset, type DatasetSource } from '../src/data/index.js';
 import { input, layers, setSeed } from '../src/nn/index.js';
-import { callbacks, model, type Model } from '../src/train/index.js';
+import { callbacks, model, type History, type Model } from '../src/train/index.js';
 import type { Batch } from '../src/train/data-adapter.js';
 import { adam } from '../src/train/optimizers/index.js';
 import { exponentialDecay } from '../src/train/schedules.js';
@@ -86,14 +86,14 @@ function crashAt(at: number) {
   return { onBatchBegin: () => { if (++n === at) throw new Error(`crash at batch ${at}`); } };
 }
 
-type Fit = (m: Model, cbs: (callbacks.Callback | { onBatchBegin: () => void })[]) => Promise<unknown>;
+type Fit = (m: Model, cbs: (callbacks.Callback | { onBatchBegin: () => void })[]) => Promise<History>;
 const onTensors: Fit = (m, cbs) => m.fit(x(), y(), { ...fitArgs, callbacks: cbs });
 const onDataset = (ds: Dataset<Batch>): Fit => (m, cbs) => m.fit(ds, { ...fitArgs, callbacks: cbs });
 
 /** The uninterrupted run's weights, and the weights of runs that crash at each of `crashes` and restart. */
 async function crashAndRestart(fit: Fit, freshData: () => Fit, saveFreq: 'epoch' | number, crashes: number[]) {
   const straight = build(1);
-  await fit(straight, []);
+  const hs = await fit(straight, []);
   const want = await weights(straight);
   const backupDir = join(mkdtempSync(join(tmpdir(), 'graft-backup-')), 'backup');
   const run = freshData();
@@ -104,8 +104,8 @@ async function crashAndRestart(fit: Fit, freshData: () => Fit, saveFreq: 'epoch'
   }
   const last = build(99);
   const bar = callbacks.backupAndRestore({ backupDir, saveFreq });
-  await run(last, [bar]);
-  return { want, got: await weights(last), restored: bar.restored, backupDir, straight, last };
+  const hr = await run(last, [bar]);
+  return { want, got: await weights(last), restored: bar.restored, backupDir, straight, last, hs, hr };
 }
 
 describe('BackupAndRestore', () => {
@@ -131,6 +131,9 @@ describe('BackupAndRestore', () => {
     const r = await crashAndRestart(onDataset(shuffledDataset()), () => onDataset(shuffledDataset()), 2, [7]);
     expect(r.restored).toMatchObject({ epoch: 1, step: 2, dataOrder: 1 });
     expectSame(r.want, r.got, 1e-6);
+    // NOTE: the resumed epoch's logs cover its batches from before the backup too (their running sums are backed up).
+    expect(r.hr.epoch).toEqual([1, 2, 3]);
+    for (const k of ['loss', 'accuracy']) expectClose(r.hr.history[k]!, r.hs.history[k]!.slice(1), { atol: 1e-6, rtol: 1e-5 }, k);
   });
 
   it('deleteCheckpoint: false keeps the backup; a later fit of the same length restores it and trains no further', async () => {

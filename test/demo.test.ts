@@ -1,12 +1,12 @@
 // A shortened demo (2 epochs of feature extraction + 1 of fine-tuning, 2 steps, 32x32 images, a generated 3-class
 // dataset): run as `tools/demo.ts` in a child process that signals itself at a point the test names
-// (GRAFT_DEMO_SIGNAL_AT), then resumed in-process. Ctrl-C or a kill at any point of an epoch end leaves every
-// checkpoint matched by TensorBoard and history.json, and a resume leaves each epoch once in the logs. Checks the checkpoints, the resumed epoch numbers (3 after 2) in the logs and the
-// history, the TensorBoard records, the class names in the final model file and the plot. Needs the pretrained
+// (GRAFT_DEMO_SIGNAL_AT), then resumed. Ctrl-C or a kill at any point of an epoch end leaves every checkpoint matched
+// by TensorBoard and history.json, and a resume leaves each epoch once in the logs. Checks the checkpoints, the
+// resumed epoch numbers (3 after 2) in the logs and the history, the TensorBoard records, the class names in the
+// final model file and the plot. Needs the pretrained
 // MobileNetV2 in ../shared (skipped, with the reason printed, when it is absent).
 
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -14,11 +14,11 @@ import { describe, expect, it } from 'vitest';
 import { readEvents, scalarsOf } from '../src/io/tensorboard/index.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { DEMO_DEFAULTS } from '../tools/demo/options.js';
-import { SIGNAL_ENV } from '../tools/demo/signal-hook.js';
 import { runTransfer } from '../tools/demo/workflow.js';
 import type { RunHistory } from '../tools/demo/run-dir.js';
-import { rng } from '../src/tensor/tensor.js';
 import { useDevice } from './helpers/gpu.js';
+import { checkpointEpochs, expectLogsCoverCheckpoints, historyEpochs, loggedEpochs, runDemo } from './helpers/demo-run.js';
+import { CLASSES, makeDataset } from './helpers/demo-data.js';
 
 useDevice();
 
@@ -26,85 +26,6 @@ const ROOT = join(import.meta.dirname, '..');
 const WEIGHTS = join(ROOT, DEMO_DEFAULTS.mobileNetWeights);
 const present = existsSync(WEIGHTS);
 if (!present) console.log(`demo.test: skipped, ${WEIGHTS} is absent (../shared is not mounted)`);
-
-const CLASSES = ['circles', 'stripes', 'plain'];
-
-/** train/ and test/ class folders of small generated PNGs whose class sets the pattern. */
-async function makeDataset(root: string): Promise<void> {
-  const r = rng(7);
-  for (const [split, n] of [['train', 6], ['test', 4]] as const) {
-    for (const [c, name] of CLASSES.entries()) {
-      mkdirSync(join(root, split, name), { recursive: true });
-      for (let i = 0; i < n; i++) {
-        const size = 40;
-        const px = Buffer.alloc(size * size * 3);
-        for (let y = 0; y < size; y++) {
-          for (let x = 0; x < size; x++) {
-            const on = c === 0 ? (x - 20) ** 2 + (y - 20) ** 2 < 150 : c === 1 ? x % 8 < 4 : false;
-            for (let k = 0; k < 3; k++) px[(y * size + x) * 3 + k] = Math.max(0, Math.min(255, (on ? 220 : 60) + 40 * (r() - 0.5)));
-          }
-        }
-        await sharp(px, { raw: { width: size, height: size, channels: 3 } }).png().toFile(join(root, split, name, `${i}.png`));
-      }
-    }
-  }
-}
-
-interface DemoRun {
-  code: number | null;
-  signal: string | null;
-  stdout: string;
-  runDir: string;
-}
-
-/** Runs the demo in a child process; `signalAt` (GRAFT_DEMO_SIGNAL_AT) makes it signal itself at an exact point. */
-function runDemo(args: string[], outDir: string, signalAt?: string): Promise<DemoRun> {
-  return new Promise((resolve, reject) => {
-    // NOTE: tsx's CLI relays SIGINT and SIGKILLs a child that does not answer within 60 ms (a busy GPU step),
-    // so the demo runs in one process with tsx as a loader, as `npm run demo` does.
-    const env: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: process.env['XDG_RUNTIME_DIR'] ?? '/tmp' };
-    if (signalAt) env[SIGNAL_ENV] = signalAt;
-    else delete env[SIGNAL_ENV];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/demo.ts', ...args], { cwd: ROOT, env });
-    let stdout = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', () => {});
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      const runs = existsSync(outDir) ? readdirSync(outDir) : [];
-      resolve({ code, signal, stdout, runDir: runs.length === 1 ? join(outDir, runs[0]!) : '' });
-    });
-  });
-}
-
-/** 1-based epochs of the checkpoint files in the run folder, sorted. */
-function checkpointEpochs(runDir: string): number[] {
-  return readdirSync(join(runDir, 'checkpoints')).map((f) => /^epoch-(\d+)\.safetensors$/.exec(f)).filter((m) => m !== null).map((m) => Number(m[1])).sort((a, b) => a - b);
-}
-
-/** The steps (0-based epochs) of the `epoch_loss` scalars in the run's TensorBoard train logs, in file order. */
-function loggedEpochs(runDir: string): number[] {
-  const dir = join(runDir, 'logs', 'train');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).sort().flatMap((f) => scalarsOf(readEvents(join(dir, f)))).filter((s) => s.tag === 'epoch_loss').map((s) => s.step);
-}
-
-function historyEpochs(runDir: string): number[] {
-  const p = join(runDir, 'history.json');
-  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as RunHistory).epoch : [];
-}
-
-/** Every checkpointed epoch is in TensorBoard and history.json, and every checkpoint file loads. */
-async function expectLogsCoverCheckpoints(runDir: string): Promise<void> {
-  const ck = checkpointEpochs(runDir);
-  const done = ck.length === 0 ? [] : [...Array(Math.max(...ck)).keys()];
-  for (const e of done) expect(loggedEpochs(runDir)).toContain(e);
-  for (const e of done) expect(historyEpochs(runDir)).toContain(e);
-  for (const e of ck) {
-    const f = await readSafetensors(join(runDir, 'checkpoints', `epoch-${String(e).padStart(2, '0')}.safetensors`));
-    expect(JSON.parse(f.metadata['training']!).epochsDone).toBe(e);
-  }
-}
 
 describe.skipIf(!present)('the transfer-learning demo, shortened', () => {
   it('is interrupted after feature extraction, resumes at epoch 3 (fine-tuning) and writes the whole run folder', async () => {

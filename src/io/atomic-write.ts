@@ -1,6 +1,6 @@
 // Atomic file replacement: write a temp file in the same folder, fsync it, rename it over the target.
 
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Fault-injection hooks, for tests that simulate a crash mid-save. */
@@ -10,6 +10,23 @@ export interface AtomicWriteOptions {
 }
 
 let counter = 0;
+let midWriteHook: ((path: string) => void | Promise<void>) | null = null;
+
+/**
+ * Test-only fault injection: `hook(path)` runs when half of every temp file is written, before the rest (a kill
+ * there must leave the old file intact). Pass null to remove it.
+ */
+export function setMidWriteHook(hook: ((path: string) => void | Promise<void>) | null): void {
+  midWriteHook = hook;
+}
+
+async function writeRange(fh: FileHandle, bytes: Uint8Array, from: number, to: number): Promise<void> {
+  let off = from;
+  while (off < to) {
+    const { bytesWritten } = await fh.write(bytes, off, to - off);
+    off += bytesWritten;
+  }
+}
 
 /**
  * Writes `bytes` to `path` so that readers see either the old file or the complete new one, never a partial file:
@@ -21,11 +38,11 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, options: 
   try {
     const fh = await open(temp, 'wx');
     try {
-      let off = 0;
-      while (off < bytes.byteLength) {
-        const { bytesWritten } = await fh.write(bytes, off, bytes.byteLength - off);
-        off += bytesWritten;
-      }
+      const hook = midWriteHook;
+      const half = hook ? bytes.byteLength >> 1 : bytes.byteLength;
+      await writeRange(fh, bytes, 0, half);
+      if (hook) await hook(path);
+      await writeRange(fh, bytes, half, bytes.byteLength);
       await fh.sync();
     } finally {
       await fh.close();

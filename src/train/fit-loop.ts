@@ -73,20 +73,24 @@ class ProgressTracker implements FitProgress {
   step = 0;
   epochRngState = 0;
   epochDataOrder: number | null = null;
+  acc: Accumulator | null = null;
 
   constructor(private readonly source: BatchSource) {}
 
-  startEpoch(epoch: number): void {
+  startEpoch(epoch: number, acc: Accumulator): void {
     this.epoch = epoch;
+    this.acc = acc;
     this.step = 0;
     this.epochRngState = getRngState();
     this.epochDataOrder = this.source.dataOrder;
   }
 
-  position(epochDone: boolean): FitPosition {
+  async position(epochDone: boolean): Promise<FitPosition> {
     // NOTE: at an epoch end the next epoch starts from the stream and the dataset counter as they are now.
     if (epochDone) return { epoch: this.epoch + 1, step: 0, epochRngState: getRngState(), dataOrder: this.source.dataOrder, rngState: getRngState() };
-    return { epoch: this.epoch, step: this.step, epochRngState: this.epochRngState, dataOrder: this.epochDataOrder, rngState: getRngState() };
+    const rngState = getRngState();
+    const epochLogs = await this.acc!.snapshot();
+    return { epoch: this.epoch, step: this.step, epochRngState: this.epochRngState, dataOrder: this.epochDataOrder, rngState, epochLogs };
   }
 }
 
@@ -119,10 +123,14 @@ export async function runFit(model: Model, c: CompiledState, source: BatchSource
       if (resume.step > 0) setRngState(resume.epochRngState);
       skip = resume.step;
     }
-    progress.startEpoch(epoch);
     const acc = new Accumulator(['loss', ...c.metrics.map((m) => m.name)]);
+    progress.startEpoch(epoch, acc);
     let step = 0;
     try {
+      if (skip > 0 && resume!.epochLogs) {
+        acc.restore(resume!.epochLogs);
+        epochLogs = await acc.read();
+      }
       for await (const b of source.epoch(args.stepsPerEpoch)) {
         if (step < skip) {
           // NOTE: batches the backup had consumed are drawn (so the order continues) and dropped.

@@ -1,11 +1,14 @@
-// Test-only fault injection, read only by the demo (never by the library): GRAFT_DEMO_SIGNAL_AT=<point>:<epoch>
-// [:SIGINT|SIGINT2|SIGKILL] makes the demo send itself that signal when it reaches <point> at the end of 1-based epoch
-// <epoch> (SIGINT2: Ctrl-C twice), so that a test interrupts at an exact place instead of racing a file-system poll.
+// Test-only fault injection, read only by the demo (never by the library): GRAFT_DEMO_SIGNAL_AT=<point>:<n>
+// [:SIGINT|SIGINT2|SIGKILL] makes the demo send itself that signal (SIGINT2: Ctrl-C twice) at an exact place, so
+// that a test interrupts there instead of racing a file-system poll. <n> counts, from 1, in this process: for the
+// epoch-end points its epoch ends (in a fresh run, the epoch); for after-batch the batches it trained (after their
+// backup); for mid-write its atomic file writes (the signal comes when half of the temp file is written).
 
+import { setMidWriteHook } from '../../src/io/atomic-write.js';
 import type { CallbackHooks } from '../../src/train/index.js';
 
-/** The places at an epoch end where a signal can be injected, in the order the demo passes them. */
-export const SIGNAL_POINTS = ['epoch-end-begin', 'before-checkpoint', 'after-checkpoint', 'after-epoch-end'] as const;
+/** The places where a signal can be injected. */
+export const SIGNAL_POINTS = ['epoch-end-begin', 'before-checkpoint', 'after-checkpoint', 'after-epoch-end', 'after-batch', 'mid-write'] as const;
 export type SignalPoint = (typeof SIGNAL_POINTS)[number];
 
 /** The environment variable naming the injection point. */
@@ -13,7 +16,7 @@ export const SIGNAL_ENV = 'GRAFT_DEMO_SIGNAL_AT';
 
 interface Spec {
   point: SignalPoint;
-  epoch: number;
+  n: number;
   signal: 'SIGINT' | 'SIGINT2' | 'SIGKILL';
 }
 
@@ -21,9 +24,9 @@ interface Spec {
 export function parseSignalSpec(value: string): Spec {
   const m = /^([a-z-]+):(\d+)(?::(SIGINT2|SIGINT|SIGKILL))?$/.exec(value);
   if (!m || !(SIGNAL_POINTS as readonly string[]).includes(m[1]!)) {
-    throw new Error(`${SIGNAL_ENV}='${value}': expected <${SIGNAL_POINTS.join('|')}>:<epoch>[:SIGINT|SIGINT2|SIGKILL]`);
+    throw new Error(`${SIGNAL_ENV}='${value}': expected <${SIGNAL_POINTS.join('|')}>:<n>[:SIGINT|SIGINT2|SIGKILL]`);
   }
-  return { point: m[1] as SignalPoint, epoch: Number(m[2]), signal: (m[3] ?? 'SIGINT') as Spec['signal'] };
+  return { point: m[1] as SignalPoint, n: Number(m[2]), signal: (m[3] ?? 'SIGINT') as Spec['signal'] };
 }
 
 /** Sends the signal to this process; for SIGINT, resolves once the process's SIGINT listeners have run. */
@@ -42,15 +45,32 @@ async function raise(signal: Spec['signal']): Promise<void> {
   }
 }
 
-/** A callback that raises the configured signal at `point`, or null when the variable does not ask for this point. */
-export function signalHook(point: SignalPoint, env: NodeJS.ProcessEnv = process.env): CallbackHooks | null {
+const counts: Record<Exclude<SignalPoint, 'mid-write'>, number> = {
+  'epoch-end-begin': 0, 'before-checkpoint': 0, 'after-checkpoint': 0, 'after-epoch-end': 0, 'after-batch': 0,
+};
+
+function specFor(point: SignalPoint, env: NodeJS.ProcessEnv): Spec | null {
   const value = env[SIGNAL_ENV];
   if (!value) return null;
   const spec = parseSignalSpec(value);
-  if (spec.point !== point) return null;
-  return {
-    onEpochEnd: async (epoch) => {
-      if (epoch + 1 === spec.epoch) await raise(spec.signal);
-    },
-  };
+  return spec.point === point ? spec : null;
+}
+
+/** A callback that raises the configured signal at `point`, or null when the variable does not ask for this point. */
+export function signalHook(point: Exclude<SignalPoint, 'mid-write'>, env: NodeJS.ProcessEnv = process.env): CallbackHooks | null {
+  const spec = specFor(point, env);
+  if (!spec) return null;
+  // NOTE: module-level counts: the demo builds new callbacks for each fit (phase) of the process.
+  if (point === 'after-batch') return { onBatchEnd: async () => void (++counts['after-batch'] === spec.n && (await raise(spec.signal))) };
+  return { onEpochEnd: async () => void (++counts[point] === spec.n && (await raise(spec.signal))) };
+}
+
+/** Installs the mid-write injection when the variable asks for it (call once per process). */
+export function installMidWriteHook(env: NodeJS.ProcessEnv = process.env): void {
+  const spec = specFor('mid-write', env);
+  if (!spec) return;
+  let writes = 0;
+  setMidWriteHook(async () => {
+    if (++writes === spec.n) await raise(spec.signal);
+  });
 }

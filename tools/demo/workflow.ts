@@ -18,10 +18,11 @@ import { buildClassifier } from './classifier.js';
 import { saveClassifier, writeClassesFile } from './class-names.js';
 import { checkSettings, type TransferSettings } from './options.js';
 import { EpochEndGuard } from './interrupt.js';
-import { signalHook } from './signal-hook.js';
+import { installMidWriteHook, signalHook } from './signal-hook.js';
 import { trimTensorBoardLogs } from './trim-logs.js';
+import { resumePoint } from './resume-point.js';
 import {
-  createRunDir, latestCheckpoint, readHistory, readRunInfo, runPaths, writeJson, type RunHistory, type RunInfo,
+  createRunDir, latestCheckpoint, readHistory, readRunInfo, removeTempFiles, runPaths, writeJson, type RunHistory, type RunInfo,
 } from './run-dir.js';
 
 /** How runTransfer behaves around the settings. */
@@ -131,6 +132,7 @@ export async function runTransfer(settings: TransferSettings, options: RunOption
   const start = performance.now();
   const cpuStart = process.cpuUsage();
   const log = options.log ?? ((l: string) => console.log(l));
+  installMidWriteHook();
   const done = (n: number) => `${n} epoch${n === 1 ? '' : 's'} done`;
   let info: RunInfo;
   if (options.resumeDir) {
@@ -149,11 +151,16 @@ export async function runTransfer(settings: TransferSettings, options: RunOption
   const runDir = options.resumeDir ?? createRunDir(s.outDir);
   const paths = runPaths(runDir);
 
-  const ckpt = options.resumeDir ? latestCheckpoint(runDir) : null;
+  if (options.resumeDir) {
+    const n = removeTempFiles(runDir);
+    if (n > 0) log(`Removed ${n} partial file${n === 1 ? '' : 's'} left by the interrupted run.`);
+  }
+  const point = options.resumeDir ? await resumePoint(runDir, log) : null;
+  const ckpt = point?.checkpoint ?? null;
   let model: Model;
   if (ckpt) {
     model = await loadModel(ckpt.path);
-    log(`Resuming ${runDir} from ${ckpt.path}: ${done(model.epochsDone)}, continuing with epoch ${model.epochsDone + 1}/${total} (${model.epochsDone < s.initialEpochs ? 'feature extraction' : 'fine-tuning'}).`);
+    if (!point?.backup) log(`Resuming ${runDir} from ${ckpt.path}: ${done(model.epochsDone)}, continuing with epoch ${model.epochsDone + 1}/${total} (${model.epochsDone < s.initialEpochs ? 'feature extraction' : 'fine-tuning'}).`);
   } else {
     setSeed(s.seed);
     const base = buildBase(info.base, s.imageSize);
@@ -163,14 +170,26 @@ export async function runTransfer(settings: TransferSettings, options: RunOption
     await writeJson(paths.info, info);
     await writeClassesFile(runDir, data.classNames);
     await writeClassesFile(paths.checkpoints, data.classNames);
-    if (options.resumeDir) log(`Resuming ${runDir}: no complete checkpoint yet, starting from epoch 1.`);
+    if (options.resumeDir && !point?.backup) log(`Resuming ${runDir}: no complete checkpoint yet, starting from epoch 1.`);
+  }
+  const epochsDone = point?.epochsDone ?? 0;
+  let fineTuneReady = false;
+  if (point?.backup) {
+    const p = point.backup.position;
+    const fineTuning = p.epoch > s.initialEpochs || (p.epoch === s.initialEpochs && p.step > 0);
+    log(`Resuming ${runDir} from the backup ${point.backup.path}: ${done(p.epoch)} and ${p.step} batch${p.step === 1 ? '' : 'es'} of epoch ${p.epoch + 1}/${total} (${fineTuning ? 'fine-tuning' : 'feature extraction'}).`);
+    // NOTE: fit restores the backup into the model as compiled, so a fine-tuning backup needs the fine-tuning setup.
+    if (fineTuning) {
+      prepareFineTuning(model, info, s, log);
+      fineTuneReady = true;
+    }
   }
   log(describe(s, info, data));
   log(`Writing to ${runDir}`);
 
-  const history = readHistory(runDir, model.epochsDone, s.initialEpochs);
-  // NOTE: the epochs after the checkpoint are redone; their records from the interrupted run must not stay twice.
-  await trimTensorBoardLogs(paths.logs, model.epochsDone);
+  const history = readHistory(runDir, epochsDone, s.initialEpochs);
+  // NOTE: the epochs after the resume point are redone; their records from the interrupted run must not stay twice.
+  await trimTensorBoardLogs(paths.logs, epochsDone);
   const guard = new EpochEndGuard({
     log,
     exit: (forced) => {
@@ -197,12 +216,15 @@ export async function runTransfer(settings: TransferSettings, options: RunOption
       signalHook('before-checkpoint'),
       cb.modelCheckpoint({ filepath: paths.checkpointPattern }),
       signalHook('after-checkpoint'),
+      // NOTE: last, so that an epoch-end backup never claims an epoch that the logs and checkpoints lack.
+      cb.backupAndRestore({ backupDir: paths.backup, saveFreq: s.backupSteps ?? 'epoch' }),
+      signalHook('after-batch'),
       guard.end,
       signalHook('after-epoch-end'),
     ].filter((c) => c !== null);
     const verbose = options.verbose ?? 1;
     const steps = s.stepsPerEpoch ?? undefined;
-    if (model.epochsDone < s.initialEpochs) {
+    if (epochsDone < s.initialEpochs) {
       log(`Feature extraction: ${info.baseName} frozen, training the head (${model.trainableWeights.reduce((k, w) => k + w.value.size, 0).toLocaleString('en-US')} parameters).`);
       data.train.epoch = model.epochsDone;
       await model.fit(data.train, {
@@ -211,7 +233,7 @@ export async function runTransfer(settings: TransferSettings, options: RunOption
       });
     }
     if (s.fineTuneEpochs > 0 && model.epochsDone < total) {
-      if (model.epochsDone === s.initialEpochs) {
+      if (model.epochsDone === s.initialEpochs && !fineTuneReady) {
         // NOTE: as in the tutorial, fine-tuning starts from the saved feature-extraction model (unless just resumed from it).
         if (ckpt?.epoch !== s.initialEpochs) {
           const last = latestCheckpoint(runDir)!;

@@ -77,6 +77,6 @@ export class BackupAndRestore extends Callback implements ResumeSource {
   private async backup(epochDone: boolean): Promise<void> {
     const progress = this.params?.progress;
     if (!progress) throw new Error('Graft BackupAndRestore: fit did not share its progress (the callback runs only inside fit)');
-    await this.store.save(await encodeBackup(this.trainedModel, progress.position(epochDone)));
+    await this.store.save(await encodeBackup(this.trainedModel, await progress.position(epochDone)));
   }
 }

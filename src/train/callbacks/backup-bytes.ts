@@ -30,5 +30,9 @@ export function decodeBackup(bytes: Uint8Array, label: string): { file: Safetens
     if (!Number.isSafeInteger(p[k]) || p[k]! < 0) throw new Error(`Graft BackupAndRestore: ${label}: '${k}' in its '${KEY}' metadata must be a non-negative integer, got ${JSON.stringify(p[k])}`);
   }
   if (p.dataOrder !== null && !Number.isSafeInteger(p.dataOrder)) throw new Error(`Graft BackupAndRestore: ${label}: 'dataOrder' must be an integer or null`);
+  const l = p.epochLogs;
+  if (l !== undefined && !(Array.isArray(l.sums) && Array.isArray(l.counts) && [...l.sums, ...l.counts].every((v) => typeof v === 'number'))) {
+    throw new Error(`Graft BackupAndRestore: ${label}: 'epochLogs' must hold arrays of numbers 'sums' and 'counts'`);
+  }
   return { file, position: p as FitPosition };
 }

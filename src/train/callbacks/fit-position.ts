@@ -14,12 +14,14 @@ export interface FitPosition {
   dataOrder: number | null;
   /** The random stream's state at this point. */
   rngState: number;
+  /** Sums and counts of the epoch's running logs so far (mid-epoch only), so that its epoch logs cover every batch. */
+  epochLogs?: { sums: number[]; counts: number[] };
 }
 
 /** What fit tells callbacks about its position as it goes (shared through CallbackParams.progress). */
 export interface FitProgress {
   /** The position after the batches trained so far, or, with `epochDone`, at the start of the next epoch. */
-  position(epochDone: boolean): FitPosition;
+  position(epochDone: boolean): Promise<FitPosition>;
 }
 
 /** A callback that can hand fit a position to continue from (read once, after onTrainBegin). */
