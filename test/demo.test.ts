@@ -69,6 +69,7 @@ describe.skipIf(!present)('the transfer-learning demo, shortened', () => {
     const final = await readSafetensors(join(runDir, 'model.safetensors'));
     expect(JSON.parse(final.metadata['classNames']!)).toEqual([...CLASSES].sort());
     expect(final.metadata['format']).toBe('graft.model.v1');
+    expect(existsSync(join(runDir, 'backup'))).toBe(false);
 
     const scalars = (kind: string) => readdirSync(join(runDir, 'logs', kind)).flatMap((f) => scalarsOf(readEvents(join(runDir, 'logs', kind, f))));
     const trainLoss = scalars('train').filter((s) => s.tag === 'epoch_loss');
@@ -143,4 +144,24 @@ describe.skipIf(!present)('the transfer-learning demo, shortened', () => {
     expect(historyEpochs(run.runDir)).toEqual([0, 1, 2]);
     await expectLogsCoverCheckpoints(run.runDir);
   }, 90_000);
+  it('--backup-steps 1: a kill -9 mid-epoch resumes from the backup, in feature extraction and in fine-tuning', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'graft-demo-')), 'runs');
+    const args = [...shortArgs(await dataset(), out), '--steps', '2', '--backup-steps', '1'];
+    const run = await runDemo(args, out, 'after-batch:3:SIGKILL');
+    expect(run.signal, run.stdout).toBe('SIGKILL');
+    expect(checkpointEpochs(run.runDir)).toEqual([1]);
+    // NOTE: this process trains the last batch of epoch 2, then the first of epoch 3 (fine-tuning), and is killed.
+    const second = await runDemo([...args, '--resume', run.runDir], out, 'after-batch:2:SIGKILL');
+    expect(second.signal, second.stdout).toBe('SIGKILL');
+    expect(second.stdout).toContain(`Resuming ${run.runDir} from the backup ${join(run.runDir, 'backup', 'backup.safetensors')}: 1 epoch done and 1 batch of epoch 2/3 (feature extraction).`);
+    await expectLogsCoverCheckpoints(run.runDir);
+    const third = await runDemo([...args, '--resume', run.runDir], out);
+    expect(third.code, third.stdout).toBe(0);
+    expect(third.stdout).toContain('2 epochs done and 1 batch of epoch 3/3 (fine-tuning).');
+    expect(third.stdout).toMatch(/Fine-tuning: unfroze block_16_expand_BN/);
+    expect(checkpointEpochs(run.runDir)).toEqual([1, 2, 3]);
+    expect(loggedEpochs(run.runDir)).toEqual([0, 1, 2]);
+    expect(historyEpochs(run.runDir)).toEqual([0, 1, 2]);
+    expect(existsSync(join(run.runDir, 'backup'))).toBe(false);
+  }, 120_000);
 });

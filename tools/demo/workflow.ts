@@ -173,16 +173,12 @@ export async function runTransfer(settings: TransferSettings, options: RunOption
     if (options.resumeDir && !point?.backup) log(`Resuming ${runDir}: no complete checkpoint yet, starting from epoch 1.`);
   }
   const epochsDone = point?.epochsDone ?? 0;
-  let fineTuneReady = false;
   if (point?.backup) {
+    // NOTE: fit restores the backup into the model as compiled below: a fine-tuning backup gets the fine-tuning setup,
+    // since the checkpoint it follows is the last feature-extraction one or a fine-tuning one.
     const p = point.backup.position;
     const fineTuning = p.epoch > s.initialEpochs || (p.epoch === s.initialEpochs && p.step > 0);
     log(`Resuming ${runDir} from the backup ${point.backup.path}: ${done(p.epoch)} and ${p.step} batch${p.step === 1 ? '' : 'es'} of epoch ${p.epoch + 1}/${total} (${fineTuning ? 'fine-tuning' : 'feature extraction'}).`);
-    // NOTE: fit restores the backup into the model as compiled, so a fine-tuning backup needs the fine-tuning setup.
-    if (fineTuning) {
-      prepareFineTuning(model, info, s, log);
-      fineTuneReady = true;
-    }
   }
   log(describe(s, info, data));
   log(`Writing to ${runDir}`);
@@ -233,7 +229,7 @@ export async function runTransfer(settings: TransferSettings, options: RunOption
       });
     }
     if (s.fineTuneEpochs > 0 && model.epochsDone < total) {
-      if (model.epochsDone === s.initialEpochs && !fineTuneReady) {
+      if (model.epochsDone === s.initialEpochs) {
         // NOTE: as in the tutorial, fine-tuning starts from the saved feature-extraction model (unless just resumed from it).
         if (ckpt?.epoch !== s.initialEpochs) {
           const last = latestCheckpoint(runDir)!;
