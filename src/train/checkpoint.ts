@@ -84,6 +84,12 @@ export async function saveModel(model: TrainingModel, path: string): Promise<voi
 
 /** The model file that saveModel writes, as bytes (a download in a browser, a buffer to send). */
 export async function encodeModel(model: TrainingModel, label = 'model'): Promise<Uint8Array> {
+  const { entries, metadata } = await checkpointContents(model);
+  return encodeSafetensors(entries, metadata, label);
+}
+
+/** What save() writes, as safetensors entries and metadata: architecture, weights, compile config, optimizer state, epochs done, the random stream. */
+export async function checkpointContents(model: TrainingModel): Promise<{ entries: SafetensorsEntry[]; metadata: Record<string, string> }> {
   const entries = await weightEntries(model);
   const metadata: Record<string, string> = {
     format: FORMAT,
@@ -103,7 +109,7 @@ export async function encodeModel(model: TrainingModel, label = 'model'): Promis
     };
     metadata.compile = JSON.stringify(meta);
   }
-  return encodeSafetensors(entries, metadata, label);
+  return { entries, metadata };
 }
 
 function parseMeta<T>(file: SafetensorsFile, key: string, path: string): T | null {
@@ -146,11 +152,14 @@ function applyTraining(model: TrainingModel, file: SafetensorsFile, path: string
  * optimizer state; also epochs done and the random stream. Returns the epoch to pass as initialEpoch.
  */
 export async function loadCheckpointInto(model: TrainingModel, source: ByteSource): Promise<CheckpointInfo> {
-  const file = await readSafetensors(source);
-  const path = sourceLabel(source);
-  applyWeights(model, file, path, 'loadCheckpoint');
-  const iterations = applyOptimizerState(model, file, parseMeta<CompileMeta>(file, 'compile', path));
-  return { epoch: applyTraining(model, file, path), iterations };
+  return restoreCheckpoint(model, await readSafetensors(source), sourceLabel(source));
+}
+
+/** loadCheckpointInto for a file already decoded (e.g. from bytes); `label` names it in errors. */
+export function restoreCheckpoint(model: TrainingModel, file: SafetensorsFile, label: string): CheckpointInfo {
+  applyWeights(model, file, label, 'loadCheckpoint');
+  const iterations = applyOptimizerState(model, file, parseMeta<CompileMeta>(file, 'compile', label));
+  return { epoch: applyTraining(model, file, label), iterations };
 }
 
 /**
