@@ -15,6 +15,7 @@ export interface CsvLoggerArgs {
 
 export class CsvLogger extends Callback {
   private keys: string[] | null = null;
+  private trimmed = false;
 
   constructor(private readonly args: CsvLoggerArgs) {
     super();
@@ -24,12 +25,23 @@ export class CsvLogger extends Callback {
     const { filename, append } = this.args;
     mkdirSync(dirname(filename), { recursive: true });
     this.keys = null;
+    this.trimmed = false;
     if (append && existsSync(filename)) {
       const header = readFileSync(filename, 'utf8').split('\n')[0];
       if (header) this.keys = header.split(this.args.separator ?? ',').slice(1);
     } else {
       writeFileSync(filename, '');
     }
+  }
+
+  /** Appending on a resumed fit: rows of the epochs it redoes (from an interrupted run) are dropped, so each epoch appears once. */
+  override async onEpochBegin(epoch: number, _logs: Logs = {}): Promise<void> {
+    if (this.trimmed || !this.args.append || !existsSync(this.args.filename)) return;
+    this.trimmed = true;
+    const sep = this.args.separator ?? ',';
+    const lines = readFileSync(this.args.filename, 'utf8').split('\n').filter((l) => l !== '');
+    const kept = lines.filter((l, i) => i === 0 || !(Number(l.split(sep)[0]) >= epoch));
+    if (kept.length !== lines.length) writeFileSync(this.args.filename, kept.map((l) => `${l}\n`).join(''));
   }
 
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
