@@ -3,7 +3,7 @@
 // iterations, a step-counting schedule, the random stream (shuffles, dropout, flips) and the data order (a shuffled
 // dataset's epoch counter, batches consumed mid-epoch) all continue where the last backup left them.
 
-import { existsSync, mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -165,5 +165,17 @@ describe('BackupAndRestore', () => {
     await expect(m2.fit(x(), y(), { ...fitArgs, callbacks: [callbacks.backupAndRestore({ backupDir: other })] }))
       .rejects.toThrow(/backup\.safetensors/);
     expect(() => callbacks.backupAndRestore({ backupDir: dir, saveFreq: 0 })).toThrow(/saveFreq must be 'epoch' or a positive integer, got 0/);
+  });
+  it('csvLogger with append: a crashed and restarted fit leaves each epoch once in the CSV file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'graft-backup-'));
+    const backupDir = join(dir, 'backup');
+    const filename = join(dir, 'log.csv');
+    const cbs = () => [callbacks.csvLogger({ filename, append: true }), callbacks.backupAndRestore({ backupDir, saveFreq: 2 })];
+    // NOTE: epochs 0 and 1 end (rows 0, 1); the crash at batch 8 (epoch 2) resumes from the backup after batch 6.
+    await expect(build(1).fit(x(), y(), { ...fitArgs, callbacks: [...cbs(), crashAt(8)] })).rejects.toThrow('crash at batch 8');
+    const rows = () => readFileSync(filename, 'utf8').trim().split('\n').map((l) => l.split(',')[0]);
+    expect(rows()).toEqual(['epoch', '0', '1']);
+    await build(2).fit(x(), y(), { ...fitArgs, callbacks: cbs() });
+    expect(rows()).toEqual(['epoch', '0', '1', '2', '3']);
   });
 });
