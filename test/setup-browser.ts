@@ -1,7 +1,7 @@
 // Browser project setup: bundles the WGSL into the page and fails loudly (never skips) without a WebGPU adapter.
 
 import { beforeAll } from 'vitest';
-import { registerAllShaders } from './browser/register-shaders.js';
+import { registerAllShaders } from '../src/browser/shaders.js';
 
 registerAllShaders();
 

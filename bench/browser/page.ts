@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgpu';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { registerAllShaders } from '../../test/browser/register-shaders.js';
+import { registerAllShaders } from '../../src/browser/shaders.js';
 import { importOnnx } from '../../src/io/onnx/import/index.js';
 import { deserializeLayer } from '../../src/nn/registry.js';
 import { init, noGrad } from '../../src/tensor/engine.js';

@@ -1,9 +1,20 @@
+// Browsers (through Vite): registers every WGSL file of `shaders/` from text that Vite inlines into the bundle.
 /// <reference types="vite/client" />
-// Every WGSL file of shaders/, inlined into the browser build by Vite (import.meta.glob with ?raw).
 
-const files = import.meta.glob('../../shaders/*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
+import { registerShaderSource } from '../gpu/shader-source.js';
 
-/** WGSL text by shader name (the file name without .wgsl). */
-export const bundledShaders: ReadonlyMap<string, string> = new Map(
-  Object.entries(files).map(([path, code]) => [path.slice(path.lastIndexOf('/') + 1, -'.wgsl'.length), code]),
-);
+// NOTE: eager + '?raw' makes Vite inline each file as a string at build time; no fetch, no base URL to configure.
+const files = import.meta.glob<string>('../../shaders/*.wgsl', { query: '?raw', import: 'default', eager: true });
+
+/** Shader file names (without `.wgsl`) that the bundle carries. */
+export const bundledShaderFiles: readonly string[] = Object.keys(files).map(shaderName);
+
+function shaderName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1).replace(/\.wgsl$/, '');
+}
+
+/** Registers every bundled shader with the kernel registry; call once before the first op (idempotent). */
+export function registerAllShaders(): void {
+  if (bundledShaderFiles.length === 0) throw new Error('Graft: no WGSL files were bundled (is this module built by Vite?)');
+  for (const [path, code] of Object.entries(files)) registerShaderSource(shaderName(path), code);
+}

@@ -1,6 +1,6 @@
 // Browser entry of the parity test: Graft with its WGSL inlined, and the parity model.
 
-import { registerAllShaders } from './register-shaders.js';
+import { registerAllShaders } from '../../src/browser/shaders.js';
 import { init } from '../../src/tensor/engine.js';
 import { buildParityModel, parityLogits, writeParityWeights } from './parity-model.js';
 
