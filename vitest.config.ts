@@ -17,7 +17,8 @@ const chromium = findChromium() ?? '/usr/bin/chromium';
 
 // NOTE: checkouts that share one node_modules (worktrees) would share Vite's dependency cache; one run's
 // re-optimization can reload another run's browser pages ("Vitest failed to find the runner", seen once here).
-const cacheDir = join(tmpdir(), `graft-vite-${createHash('sha256').update(import.meta.dirname).digest('hex').slice(0, 12)}`);
+const checkout = createHash('sha256').update(import.meta.dirname).digest('hex').slice(0, 12);
+const cacheDir = join(tmpdir(), `graft-vite-${checkout}`);
 
 export default defineConfig({
   cacheDir,
