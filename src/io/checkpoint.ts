@@ -14,6 +14,8 @@ import { getMetric, type MetricName } from '../train/metrics.js';
 import '../nn/index.js';
 import './onnx/layers/index.js';
 import { readSafetensors, writeSafetensors, type SafetensorsEntry, type SafetensorsFile } from './safetensors.js';
+import { HDF5_SIGNATURE, isHdf5, loadKerasWeights, MAX_HDF5_BYTES, type KerasLoadOptions } from './h5/index.js';
+import { readFileHead, readModelFileBytes } from '../node/model-file-bytes.js';
 
 /** Tensors under this prefix are optimizer slots, not weights. */
 const OPT_PREFIX = '__optimizer__/';
@@ -68,8 +70,18 @@ function applyWeights(model: Functional, file: SafetensorsFile, path: string, wh
   for (const [name, v] of named) v.write(file.tensors.get(name)!.data as Float32Array);
 }
 
-/** Loads weights saved by saveWeights or save into a model of the same architecture. */
-export async function loadWeightsInto(model: Functional, path: string): Promise<void> {
+/**
+ * Loads weights saved by saveWeights or save into a model of the same architecture, or Keras 2 `.h5` weights by
+ * layer name (byName and skipMismatch as in Keras apply to those).
+ */
+export async function loadWeightsInto(model: Functional, path: string, options: KerasLoadOptions = {}): Promise<void> {
+  // NOTE: the file's signature, not its name, tells Keras HDF5 from safetensors.
+  const head = await readFileHead(path, HDF5_SIGNATURE.length).catch(() => new Uint8Array(0));
+  if (isHdf5(head)) {
+    await loadKerasWeights(model, await readModelFileBytes(path, MAX_HDF5_BYTES), path, options);
+    return;
+  }
+  if (options.byName || options.skipMismatch) throw new Error(`Graft loadWeights: byName and skipMismatch apply to Keras .h5 files; ${path} is not one`);
   applyWeights(model, await readSafetensors(path), path, 'loadWeights');
 }
 

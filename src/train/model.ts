@@ -18,6 +18,7 @@ import {
   loadCheckpointInto, loadWeightsInto, saveModel, saveWeightsOf, type CheckpointInfo,
 } from '../io/checkpoint.js';
 import type { ExportOptions } from '../io/onnx/export.js';
+import type { KerasLoadOptions } from '../io/h5/index.js';
 
 /** Options of compile(). */
 export interface CompileArgs {
@@ -162,9 +163,12 @@ export class Model extends Functional {
     return saveWeightsOf(this, path);
   }
 
-  /** Loads weights saved by saveWeights/save; every name and shape must match (the first mismatch is named). */
-  loadWeights(path: string): Promise<void> {
-    return loadWeightsInto(this, path);
+  /**
+   * Loads weights saved by saveWeights/save (every name and shape must match; the first mismatch is named), or a
+   * Keras 2 `.h5` weights file matched by layer name, with Keras' `byName` and `skipMismatch`.
+   */
+  loadWeights(path: string, options: KerasLoadOptions = {}): Promise<void> {
+    return loadWeightsInto(this, path, options);
   }
 
   /**
