@@ -10,6 +10,7 @@ import { imagenetNormalization, initializeKernels, normalizationOfAffine } from 
 import { loadConvs, loadDense } from './load-weights.js';
 import { readOnnxPlan } from './onnx-plan.js';
 import type { Pads } from './padding.js';
+import type { ModelFileCache } from './model-file-cache.js';
 
 /** Options of efficientNetB0 (Keras' names). */
 export interface EfficientNetB0Options {
@@ -17,8 +18,9 @@ export interface EfficientNetB0Options {
    * null (default): fresh weights with Keras' initializers. A path: an ONNX EfficientNet-B0 whose weights are
    * loaded, with its padding; a torchvision file expects (x/255 - mean) / std on ImageNet's mean and std, a Keras
    * file carries its own Rescaling and Normalization; either way the model takes NHWC pixels in 0..255.
+   * 'imagenet', a Keras `.h5` path or the bytes of one: Keras' HDF5 weights, loaded asynchronously (a Promise).
    */
-  weights?: string | null;
+  weights?: string | Uint8Array | null;
   /** Keep avg_pool, top_dropout and the predictions layer (default true). */
   includeTop?: boolean;
   /** [height, width, 3]; default the file's input size, else [224, 224, 3]. */
@@ -29,18 +31,45 @@ export interface EfficientNetB0Options {
   pooling?: 'avg';
   /** Activation of predictions; default 'softmax', or for a file 'softmax' only when the file ends with one. */
   classifierActivation?: ActivationName;
+  /** Where weights: 'imagenet' is kept; default the platform's (Node: $GRAFT_HOME/models, browser: Cache Storage). */
+  cache?: ModelFileCache;
 }
 
-/** EfficientNet-B0 as a Graft Model with Keras' layer names (input_1, rescaling, normalization, stem_conv, ...). */
-export function efficientNetB0(options: EfficientNetB0Options = {}): Model {
+/** Weights that load asynchronously: Keras' ImageNet file, a Keras `.h5` path, or `.h5` bytes. */
+export type KerasWeightsSource = 'imagenet' | `${string}.h5` | Uint8Array;
+
+const isKerasSource = (w: EfficientNetB0Options['weights']): w is KerasWeightsSource =>
+  w instanceof Uint8Array || w === 'imagenet' || (typeof w === 'string' && w.endsWith('.h5'));
+
+/**
+ * EfficientNet-B0 with Keras' layer names (input_1, rescaling, normalization, stem_conv, ...) and Keras' weights:
+ * `await efficientNetB0({ weights: 'imagenet', includeTop: false })` fetches keras.applications' file once into the
+ * cache; a `.h5` path (typed as ending in '.h5') or its bytes load that file. Both resolve to the Model.
+ */
+export function efficientNetB0(options: EfficientNetB0Options & { weights: KerasWeightsSource }): Promise<Model>;
+/** EfficientNet-B0 with fresh weights or an ONNX file's, built at once. */
+export function efficientNetB0(options?: EfficientNetB0Options & { weights?: string | null }): Model;
+export function efficientNetB0(options: EfficientNetB0Options = {}): Model | Promise<Model> {
   const includeTop = options.includeTop ?? true;
-  if (options.weights) return fromOnnx(options.weights, options, includeTop);
+  const w = options.weights;
+  if (isKerasSource(w)) return fromKeras(w, options);
+  if (typeof w === 'string' && w) return fromOnnx(w, options, includeTop);
   const model = buildEfficientNetB0({
     inputShape: options.inputShape ?? [224, 224, 3], includeTop, classes: options.classes ?? 1000, pooling: options.pooling,
     classifierActivation: options.classifierActivation ?? 'softmax', normalization: imagenetNormalization(),
   });
   initializeKernels(model);
   return model;
+}
+
+async function fromKeras(w: KerasWeightsSource, options: EfficientNetB0Options): Promise<Model> {
+  // NOTE: loaded on use: h5wasm's WebAssembly is only compiled when Keras weights are asked for.
+  const keras = await import('./efficientnet-b0-keras.js');
+  if (w === 'imagenet') return keras.efficientNetB0Imagenet(options);
+  if (w instanceof Uint8Array) return keras.efficientNetB0FromKerasH5(w, 'the .h5 bytes', options);
+  const { readModelFileBytes } = await import('../node/model-file-bytes.js');
+  const { MAX_HDF5_BYTES } = await import('../io/h5/index.js');
+  return keras.efficientNetB0FromKerasH5(await readModelFileBytes(w, MAX_HDF5_BYTES), w, options);
 }
 
 function fromOnnx(path: string, options: EfficientNetB0Options, includeTop: boolean): Model {
