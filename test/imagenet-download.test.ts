@@ -40,7 +40,7 @@ beforeAll(async () => {
     const served = req.url === `/${EFFICIENTNET_B0_NOTOP.name}` ? fixture : req.url === '/small.bin' ? small : null;
     if (!served) return void res.writeHead(404).end();
     const body = Buffer.from(served);
-    if (mode === 'corrupt') body[body.length >> 1] ^= 0xff;
+    if (mode === 'corrupt') body[body.length >> 1]! ^= 0xff;
     if (mode === 'short') return void res.writeHead(200, { 'content-length': String(body.length >> 1) }).end(body.subarray(0, body.length >> 1));
     res.writeHead(200, { 'content-length': String(body.length) });
     // NOTE: 'cut' promises the whole file, sends half and drops the connection (a download that broke off).
