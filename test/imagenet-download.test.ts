@@ -14,6 +14,7 @@ import { nodeModelFileCache } from '../src/node/model-cache.js';
 import { browserModelFileCache } from '../src/browser/model-cache.js';
 import { md5Hex } from '../src/io/md5.js';
 import { b0KerasLayers, encodeKerasH5 } from '../tools/fixtures/keras-h5.js';
+import { chooseBase } from '../tools/demo/base.js';
 import { useDevice } from './helpers/gpu.js';
 
 useDevice();
@@ -129,7 +130,7 @@ describe('the Node model file cache', () => {
     await new Promise<void>((resolve) => down.close(() => resolve()));
     const offline = nodeModelFileCache({ progress: false, baseUrl: `http://127.0.0.1:${port}` });
     const e = await offline.get(file).then(() => null, (err: Error) => err);
-    expect(e?.message).toMatch(new RegExp(`cannot get http://127.0.0.1:${port}/efficientnetb0_notop.h5: no connection \\(ECONNREFUSED\\)`));
+    expect(e?.message).toMatch(new RegExp(`cannot get http://127.0.0.1:${port}/efficientnetb0_notop.h5: no connection \\(ECONNREFUSED: offline, or the host is unreachable\\)`));
     expect(e?.message).toContain(join(dir, EFFICIENTNET_B0_NOTOP.name));
     expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
   });
@@ -158,6 +159,25 @@ describe("efficientNetB0({ weights: 'imagenet' })", () => {
       spy.mockRestore();
     }
     await expect(efficientNetB0({ weights: 'imagenet', classes: 10 })).rejects.toThrow(/classify 1000 classes, not 10; use includeTop: false/);
+  });
+});
+
+describe('the demo base', () => {
+  it("is B0 on Keras' weights when they can be fetched, else MobileNetV2 with the reason and how to get B0", async () => {
+    const dir = freshHome();
+    mode = 'ok';
+    const mobile = join(dir, '..', 'mobilenet.onnx');
+    writeFileSync(mobile, '');
+    const real = nodeModelFileCache({ progress: false });
+    const fixtureMd5: ModelFileCache = { locate: real.locate, get: (f) => real.get({ ...f, md5: file.md5, bytes: file.bytes }) };
+    const b0 = await chooseBase(join(dir, 'absent.onnx'), mobile, fixtureMd5);
+    expect(b0).toMatchObject({ kind: 'efficientnet-b0', weights: 'imagenet' });
+    expect(b0.reason).toContain(join(dir, EFFICIENTNET_B0_NOTOP.name));
+    const down = nodeModelFileCache({ progress: false, dir: join(dir, 'other'), baseUrl: 'http://127.0.0.1:9/' });
+    const mb = await chooseBase(join(dir, 'absent.onnx'), mobile, down);
+    expect(mb.kind).toBe('mobilenet-v2');
+    expect(mb.reason).toMatch(/EfficientNet-B0 weights are not available \(cannot get http:\/\/127.0.0.1:9\/efficientnetb0_notop.h5: no connection/);
+    expect(mb.reason).toContain(`put it at ${join(dir, 'other', EFFICIENTNET_B0_NOTOP.name)}`);
   });
 });
 

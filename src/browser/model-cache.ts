@@ -44,7 +44,7 @@ export function browserModelFileCache(options: BrowserModelCacheOptions = {}): M
       try {
         res = await fetch(url);
       } catch (e) {
-        return fail(`no connection (${(e as Error).message}); are you offline?`);
+        return fail(`no connection (${(e as Error).message}: offline, or the host is unreachable)`);
       }
       if (!res.ok || !res.body) return fail(`the server answered HTTP ${res.status}`);
       const expected = expectedSize(file, res.headers.get('content-length'));

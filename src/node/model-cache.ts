@@ -11,6 +11,8 @@ import {
   expectedSize, modelFileUrl, ModelDownloadError, readBody, type ModelFile, type ModelFileCache,
 } from '../applications/model-file-cache.js';
 
+const CONNECT_TIMEOUT_MS = 30_000;
+
 /** Options of nodeModelFileCache. */
 export interface NodeModelCacheOptions {
   /** The folder; default $GRAFT_HOME/models, or ~/.graft/models. */
@@ -70,11 +72,17 @@ export function nodeModelFileCache(options: NodeModelCacheOptions = {}): ModelFi
         throw new ModelDownloadError(url, path, problem);
       };
       let res: Response;
+      // NOTE: a bound on the wait for the server's answer only; the transfer itself may take as long as it needs.
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), CONNECT_TIMEOUT_MS);
       try {
-        res = await fetch(url);
+        res = await fetch(url, { signal: abort.signal });
       } catch (e) {
+        if (abort.signal.aborted) return fail(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s (offline, or the host is unreachable)`);
         const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-        return fail(`no connection (${cause?.code ?? cause?.message ?? (e as Error).message}); are you offline?`);
+        return fail(`no connection (${cause?.code ?? cause?.message ?? (e as Error).message}: offline, or the host is unreachable)`);
+      } finally {
+        clearTimeout(timer);
       }
       if (!res.ok || !res.body) return fail(`the server answered HTTP ${res.status}`);
       const expected = expectedSize(file, res.headers.get('content-length'));
