@@ -9,7 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { EFFICIENTNET_B0_NOTOP, efficientNetB0, ModelDownloadError, type ModelFile, type ModelFileCache } from '../src/applications/index.js';
+import {
+  EFFICIENTNET_B0_NOTOP, efficientNetB0, ModelDownloadError, parseImagenetClassIndex, type ModelFile, type ModelFileCache,
+} from '../src/applications/index.js';
 import { nodeModelFileCache } from '../src/node/model-cache.js';
 import { browserModelFileCache } from '../src/browser/model-cache.js';
 import { md5Hex } from '../src/io/md5.js';
@@ -221,6 +223,14 @@ describe('the browser model file cache', () => {
     await expect(bad.get(smallFile)).rejects.toThrow(`cannot get ${base}/small.bin: the downloaded file has md5`);
     expect(await (await empty.open('graft-models')).match(`${base}/small.bin`)).toBeUndefined();
     mode = 'ok';
+  });
+
+  it("reads Keras' ImageNet class index and rejects one that is not", () => {
+    const index = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [String(i), [`n${i}`, `class_${i}`]]));
+    const bytes = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
+    expect(parseImagenetClassIndex(bytes(index), 'idx').slice(0, 2)).toEqual(['class_0', 'class_1']);
+    expect(() => parseImagenetClassIndex(bytes({ ...index, 7: ['n7'] }), 'idx')).toThrow("idx is not an ImageNet class index (entry '7')");
+    expect(() => parseImagenetClassIndex(bytes({ 0: ['n0', 'a'] }), 'idx')).toThrow("idx has 1 classes, not ImageNet's 1000");
   });
 
   it('md5 in JS equals node:crypto', () => {

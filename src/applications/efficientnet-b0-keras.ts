@@ -66,10 +66,10 @@ export async function efficientNetB0FromKerasH5(bytes: Uint8Array, label: string
     const missing = model.layers.filter((l) => l.weights.length > 0 && !loaded.has(l.name)).map((l) => l.name);
     if (missing.length > 0) throw new Error(`Graft efficientNetB0: ${label} has no weights for layer(s) ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', ...' : ''}`);
     if (imagenet || facts.stdAsVariance) {
-      // Porting note: Keras' extra Rescaling(1/sqrt(std)) is folded into the variance (std^2), keeping Keras' 237 layers of weights=None.
+      // Porting note: Keras' extra Rescaling(1/sqrt(std)) is folded into the variance (v * std; std^2 for Keras' file), keeping the 237 layers of weights=None.
       const norm = model.getLayer('normalization') as Normalization;
-      const std = await norm.variance!.read();
-      norm.variance!.write(std.map((s) => s * s));
+      const v = await norm.variance!.read();
+      norm.variance!.write(v.map((x, i) => x * IMAGENET_STD[i]!));
     }
   } catch (e) {
     model.dispose();
