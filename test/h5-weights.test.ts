@@ -20,6 +20,9 @@ const tmp = mkdtempSync(join(tmpdir(), 'graft-h5-'));
 const SIZE = 32;
 const CLASSES = 10;
 const SEED = 5;
+// NOTE: the seeded B0 weights take seconds to make on this machine: made once, the notop file drops the head.
+const LAYERS = b0KerasLayers({ seed: SEED, classes: CLASSES });
+const NOTOP = LAYERS.filter((l) => !['avg_pool', 'top_dropout', 'predictions'].includes(l.name));
 
 /** Pixels in 0..255 whose ImageNet-normalized values are ~N(0,1) (what the fixtures' BN statistics expect). */
 function pixels(batch: number, seed: number): Float32Array {
@@ -49,7 +52,7 @@ describe('EfficientNet-B0 from Keras .h5', () => {
     const onnxPath = join(tmp, 'b0-keras.onnx');
     writeFileSync(onnxPath, makeEfficientNetOnnx({ style: 'keras', size: SIZE, classes: CLASSES, seed: SEED }));
     const h5Path = join(tmp, 'b0-keras.h5') as `${string}.h5`;
-    writeFileSync(h5Path, await encodeKerasH5(b0KerasLayers({ seed: SEED, classes: CLASSES })));
+    writeFileSync(h5Path, await encodeKerasH5(LAYERS));
     const fromOnnx = efficientNetB0({ weights: onnxPath, classifierActivation: 'linear' });
     const fromH5 = await efficientNetB0({ weights: h5Path, inputShape: [SIZE, SIZE, 3], classifierActivation: 'linear' });
     expect(fromH5.layers.map((l) => l.name)).toEqual(fromOnnx.layers.map((l) => l.name));
@@ -63,7 +66,7 @@ describe('EfficientNet-B0 from Keras .h5', () => {
     expect(maxDiff(a, b), 'max |h5 - onnx| logit').toBeLessThanOrEqual(1e-5);
 
     // The notop file from bytes gives the features of the with-top model's last conv block.
-    const notop = await encodeKerasH5(b0KerasLayers({ seed: SEED, includeTop: false }));
+    const notop = await encodeKerasH5(NOTOP);
     const base = await efficientNetB0({ weights: notop, includeTop: false, inputShape: [SIZE, SIZE, 3] });
     expect(base.layers.at(-1)!.name).toBe('top_activation');
     expect(await base.getLayer('top_conv').weights[0]!.read()).toEqual(await fromH5.getLayer('top_conv').weights[0]!.read());
@@ -71,7 +74,7 @@ describe('EfficientNet-B0 from Keras .h5', () => {
   });
 
   it('names the layer on a layer-name mismatch and both shapes on a shape mismatch, and loads nothing', async () => {
-    const renamed = b0KerasLayers({ seed: SEED, includeTop: false }).map((l) => (l.name === 'block3a_se_reduce' ? { ...l, name: 'block3a_se_reduce_x' } : l));
+    const renamed = NOTOP.map((l) => (l.name === 'block3a_se_reduce' ? { ...l, name: 'block3a_se_reduce_x' } : l));
     await expect(efficientNetB0({ weights: await encodeKerasH5(renamed), includeTop: false, inputShape: [SIZE, SIZE, 3] }))
       .rejects.toThrow(/has no weights for layer\(s\) block3a_se_reduce\b/);
     const renamedPath = join(tmp, 'renamed.h5');
@@ -80,7 +83,7 @@ describe('EfficientNet-B0 from Keras .h5', () => {
     await expect(fresh.loadWeights(renamedPath)).rejects.toThrow(`layer 'block3a_se_reduce' of model 'efficientnetb0' has no weights in ${renamedPath}`);
 
     const before = await fresh.getLayer('stem_conv').weights[0]!.read();
-    const reshaped = b0KerasLayers({ seed: SEED, includeTop: false }).map((l) => (l.name !== 'top_conv' ? l : {
+    const reshaped = NOTOP.map((l) => (l.name !== 'top_conv' ? l : {
       ...l, weights: [{ ...l.weights[0]!, shape: [1, 1, 320, 1000], values: new Float32Array(320 * 1000) }],
     }));
     const reshapedPath = join(tmp, 'reshaped.h5');

@@ -28,13 +28,14 @@ let server: Server;
 let base = '';
 let fixture: Uint8Array;
 let file: ModelFile;
+const layers = b0KerasLayers({ seed: 9, includeTop: false });
 const small = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 7919) & 255);
 const smallFile: ModelFile = { name: 'small.bin', url: 'https://example.invalid/small.bin', md5: createHash('md5').update(small).digest('hex') };
 
 const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
 
 beforeAll(async () => {
-  fixture = await encodeKerasH5(b0KerasLayers({ seed: 9, includeTop: false }));
+  fixture = await encodeKerasH5(layers);
   file = { ...EFFICIENTNET_B0_NOTOP, md5: md5(fixture), bytes: fixture.length };
   server = createServer((req, res) => {
     requests++;
@@ -147,7 +148,7 @@ describe("efficientNetB0({ weights: 'imagenet' })", () => {
     const cache: ModelFileCache = { locate: real.locate, get: (f) => real.get({ ...f, md5: file.md5, bytes: file.bytes }) };
     const base0 = await efficientNetB0({ weights: 'imagenet', includeTop: false, inputShape: [32, 32, 3], cache });
     expect(base0.layers.at(-1)!.name).toBe('top_activation');
-    const kernel = b0KerasLayers({ seed: 9, includeTop: false }).find((l) => l.name === 'top_conv')!.weights[0]!.values;
+    const kernel = layers.find((l) => l.name === 'top_conv')!.weights[0]!.values;
     expect(await base0.getLayer('top_conv').weights[0]!.read()).toEqual(kernel);
     base0.dispose();
     expect(readdirSync(dir)).toEqual([EFFICIENTNET_B0_NOTOP.name]);
