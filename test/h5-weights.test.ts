@@ -143,6 +143,24 @@ describe('model.loadWeights on Keras .h5', () => {
     m.dispose();
   });
 
+  it("loads a nested model's weights from its group, as Keras saves the tutorial's classifier", async () => {
+    const inner = small('base');
+    const x = input({ shape: [6, 6, 2], name: 'input_2' });
+    const y = layers.dense({ units: 2, name: 'head' }).apply(inner.apply(x));
+    const outer = makeModel({ inputs: x, outputs: y, name: 'classifier' });
+    // Keras: the nested model is one group whose weight names are its own layers' (`conv/kernel:0`), trainable first.
+    const own = smallFile().filter((l) => l.weights.length > 0);
+    const nested = [...own.flatMap((l) => l.weights.filter((w) => !w.name.includes('moving'))), ...own.flatMap((l) => l.weights.filter((w) => w.name.includes('moving')))];
+    const p = await writeH5('nested.h5', [
+      { name: 'input_2', weights: [] }, { name: 'base', weights: nested },
+      { name: 'head', weights: [{ name: 'head/kernel:0', shape: [4, 2], values: seq(8, 9) }, { name: 'head/bias:0', shape: [2], values: seq(2, 10) }] },
+    ]);
+    await outer.loadWeights(p);
+    expect(await inner.getLayer('bn').weights[2]!.read()).toEqual(seq(3, 5));
+    expect(await outer.getLayer('head').weights[0]!.read()).toEqual(seq(8, 9));
+    outer.dispose();
+  });
+
   it("follows Keras' byName and skipMismatch", async () => {
     const m = small('small', 5);
     const extra = await writeH5('extra.h5', smallFile(4, [{ name: 'head', weights: [{ name: 'head/kernel:0', shape: [2, 2], values: seq(4, 0) }] }]));

@@ -179,7 +179,7 @@ describe('the demo base', () => {
     const down = nodeModelFileCache({ progress: false, dir: join(dir, 'other'), baseUrl: 'http://127.0.0.1:9/' });
     const mb = await chooseBase(join(dir, 'absent.onnx'), mobile, down);
     expect(mb.kind).toBe('mobilenet-v2');
-    expect(mb.reason).toMatch(/EfficientNet-B0 weights are not available \(cannot get http:\/\/127.0.0.1:9\/efficientnetb0_notop.h5: no connection/);
+    expect(mb.reason).toMatch(/absent.onnx is absent and Keras' EfficientNet-B0 ImageNet weights are not available \(cannot get http:\/\/127.0.0.1:9\/efficientnetb0_notop.h5: no connection/);
     expect(mb.reason).toContain(`put it at ${join(dir, 'other', EFFICIENTNET_B0_NOTOP.name)}`);
   });
 });

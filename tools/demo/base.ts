@@ -36,10 +36,10 @@ export async function chooseBase(efficientNetWeights: string, mobileNetWeights: 
   if (existsSync(mobileNetWeights)) {
     return {
       kind: 'mobilenet-v2', weights: mobileNetWeights,
-      reason: `Keras' EfficientNet-B0 weights are not available (${why}), so the ImageNet-pretrained MobileNetV2 from ${mobileNetWeights} is used`,
+      reason: `${efficientNetWeights} is absent and Keras' EfficientNet-B0 ImageNet weights are not available (${why}), so the ImageNet-pretrained MobileNetV2 from ${mobileNetWeights} is used`,
     };
   }
-  throw new Error(`no pretrained base: Keras' EfficientNet-B0 weights are not available (${why}) and ${mobileNetWeights} does not exist`);
+  throw new Error(`no pretrained base: ${efficientNetWeights} is absent, Keras' EfficientNet-B0 ImageNet weights are not available (${why}) and ${mobileNetWeights} does not exist`);
 }
 
 /** The base without its top, for square images of `size` pixels (it takes 0..255 RGB and rescales inside). */
