@@ -1,5 +1,10 @@
 // Graft: a deep-learning engine on WebGPU.
 
+import { setDefaultModelFileCache } from './applications/model-file-cache.js';
+import { setFileBytesReader } from './io/file-bytes.js';
+import { nodeModelFileCache } from './node/model-cache.js';
+import { readModelFileBytes } from './node/model-file-bytes.js';
+
 export { createDevice, Device, GpuError, type DeviceOptions } from './gpu/device.js';
 export { NoAdapterError } from './gpu/acquire.js';
 export { registerShaderSource, loadShaders } from './gpu/shader-source.js';
@@ -24,3 +29,7 @@ export * from './train/schedules.js';
 export { clipByGlobalNorm } from './train/clip.js';
 export { saveTensors, loadTensors } from './io/safetensors.js';
 export { EventWriter, readEvents } from './io/tensorboard/index.js';
+// NOTE: the Node platform's file reading and model file cache (on main: src/node/index.ts beside setPlatform).
+setFileBytesReader(readModelFileBytes);
+setDefaultModelFileCache(() => nodeModelFileCache());
+export { nodeModelFileCache, modelCacheDir, type NodeModelCacheOptions } from './node/model-cache.js';

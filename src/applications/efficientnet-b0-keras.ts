@@ -85,7 +85,7 @@ export async function efficientNetB0Imagenet(options: EfficientNetB0Options): Pr
     throw new Error(`Graft efficientNetB0: weights 'imagenet' with includeTop: true classify 1000 classes, not ${options.classes}; use includeTop: false for a new head`);
   }
   const file = includeTop ? EFFICIENTNET_B0_TOP : EFFICIENTNET_B0_NOTOP;
-  const cache = options.cache ?? (await defaultModelFileCache());
+  const cache = options.cache ?? defaultModelFileCache();
   const bytes = await cache.get(file);
   return efficientNetB0FromKerasH5(bytes, cache.locate(file), options, true);
 }

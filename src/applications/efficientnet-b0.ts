@@ -11,6 +11,7 @@ import { loadConvs, loadDense } from './load-weights.js';
 import { readOnnxPlan } from './onnx-plan.js';
 import type { Pads } from './padding.js';
 import type { ModelFileCache } from './model-file-cache.js';
+import { readFileBytes } from '../io/file-bytes.js';
 
 /** Options of efficientNetB0 (Keras' names). */
 export interface EfficientNetB0Options {
@@ -67,9 +68,8 @@ async function fromKeras(w: KerasWeightsSource, options: EfficientNetB0Options):
   const keras = await import('./efficientnet-b0-keras.js');
   if (w === 'imagenet') return keras.efficientNetB0Imagenet(options);
   if (w instanceof Uint8Array) return keras.efficientNetB0FromKerasH5(w, 'the .h5 bytes', options);
-  const { readModelFileBytes } = await import('../node/model-file-bytes.js');
   const { MAX_HDF5_BYTES } = await import('../io/h5/index.js');
-  return keras.efficientNetB0FromKerasH5(await readModelFileBytes(w, MAX_HDF5_BYTES), w, options);
+  return keras.efficientNetB0FromKerasH5(await readFileBytes(w, MAX_HDF5_BYTES), w, options);
 }
 
 function fromOnnx(path: string, options: EfficientNetB0Options, includeTop: boolean): Model {

@@ -75,23 +75,16 @@ export function expectedSize(file: ModelFile, contentLength: string | null): num
   return Number.isSafeInteger(n) && n >= 0 ? n : null;
 }
 
-type CacheFactory = () => ModelFileCache | Promise<ModelFileCache>;
+type CacheFactory = () => ModelFileCache;
 let registered: CacheFactory | null = null;
 
-/** Sets what `defaultModelFileCache` returns (a platform entry or an app may register its own). */
+/** Sets what `defaultModelFileCache` returns; the platform entry installs its own (src/index.ts: Node's folder cache). */
 export function setDefaultModelFileCache(factory: CacheFactory | null): void {
   registered = factory;
 }
 
-/**
- * The registered cache, else the platform's: Node's folder cache or the browser's Cache Storage, each loaded only
- * on the platform that has it.
- */
-export async function defaultModelFileCache(): Promise<ModelFileCache> {
-  if (registered) return registered();
-  const g = globalThis as { process?: { versions?: { node?: string } }; caches?: unknown };
-  // NOTE: loaded lazily so that this file stays platform-free; the lead's node/browser entries may register instead.
-  if (typeof g.process?.versions?.node === 'string') return (await import('../node/model-cache.js')).nodeModelFileCache();
-  if (g.caches) return (await import('../browser/model-cache.js')).browserModelFileCache();
-  throw new Error('Graft: no model file cache on this platform; pass options.cache');
+/** A new cache from the installed factory (so that it reads its settings, e.g. $GRAFT_HOME, when asked). */
+export function defaultModelFileCache(): ModelFileCache {
+  if (!registered) throw new Error('Graft: no model file cache is installed on this platform; pass options.cache (e.g. browserModelFileCache())');
+  return registered();
 }
