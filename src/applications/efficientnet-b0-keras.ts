@@ -5,7 +5,7 @@ import { loadKerasWeights, readKerasWeights } from '../io/h5/index.js';
 import { Normalization } from '../nn/index.js';
 import type { Model } from '../train/model.js';
 import { buildEfficientNetB0 } from './efficientnet-b0-model.js';
-import type { EfficientNetB0Options } from './efficientnet-b0.js';
+import type { EfficientNetB0Options } from './efficientnet-b0-options.js';
 import { IMAGENET_STD, imagenetNormalization } from './imagenet.js';
 import { EFFICIENTNET_B0_NOTOP, EFFICIENTNET_B0_TOP } from './keras-files.js';
 import { defaultModelFileCache } from './model-file-cache.js';

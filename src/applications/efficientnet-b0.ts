@@ -2,7 +2,6 @@
 // exported from torchvision (torch.onnx) or from Keras (tf2onnx), mapped onto the Keras-named layers.
 
 import { OnnxError } from '../io/onnx/index.js';
-import type { ActivationName } from '../nn/index.js';
 import type { Model } from '../train/model.js';
 import { buildEfficientNetB0 } from './efficientnet-b0-model.js';
 import { b0Convs } from './efficientnet-b0-spec.js';
@@ -10,34 +9,10 @@ import { imagenetNormalization, initializeKernels, normalizationOfAffine } from 
 import { loadConvs, loadDense } from './load-weights.js';
 import { readOnnxPlan } from './onnx-plan.js';
 import type { Pads } from './padding.js';
-import type { ModelFileCache } from './model-file-cache.js';
+import type { EfficientNetB0Options, KerasWeightsSource } from './efficientnet-b0-options.js';
 import { readFileBytes } from '../io/file-bytes.js';
 
-/** Options of efficientNetB0 (Keras' names). */
-export interface EfficientNetB0Options {
-  /**
-   * null (default): fresh weights with Keras' initializers. A path: an ONNX EfficientNet-B0 whose weights are
-   * loaded, with its padding; a torchvision file expects (x/255 - mean) / std on ImageNet's mean and std, a Keras
-   * file carries its own Rescaling and Normalization; either way the model takes NHWC pixels in 0..255.
-   * 'imagenet', a Keras `.h5` path or the bytes of one: Keras' HDF5 weights, loaded asynchronously (a Promise).
-   */
-  weights?: string | Uint8Array | null;
-  /** Keep avg_pool, top_dropout and the predictions layer (default true). */
-  includeTop?: boolean;
-  /** [height, width, 3]; default the file's input size, else [224, 224, 3]. */
-  inputShape?: [number, number, number];
-  /** Classes of the predictions layer; default 1000, or the file's classifier size (which it must equal). */
-  classes?: number;
-  /** Without top: 'avg' ends with global average pooling ('max' has no Graft layer yet). */
-  pooling?: 'avg';
-  /** Activation of predictions; default 'softmax', or for a file 'softmax' only when the file ends with one. */
-  classifierActivation?: ActivationName;
-  /** Where weights: 'imagenet' is kept; default the platform's (Node: $GRAFT_HOME/models, browser: Cache Storage). */
-  cache?: ModelFileCache;
-}
-
-/** Weights that load asynchronously: Keras' ImageNet file, a Keras `.h5` path, or `.h5` bytes. */
-export type KerasWeightsSource = 'imagenet' | `${string}.h5` | Uint8Array;
+export type { EfficientNetB0Options, KerasWeightsSource } from './efficientnet-b0-options.js';
 
 const isKerasSource = (w: EfficientNetB0Options['weights']): w is KerasWeightsSource =>
   w instanceof Uint8Array || w === 'imagenet' || (typeof w === 'string' && w.endsWith('.h5'));
