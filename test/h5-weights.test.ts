@@ -204,6 +204,17 @@ describe('model.loadWeights on Keras .h5', () => {
     const k3 = join(tmp, 'keras3.h5');
     writeFileSync(k3, FS!.readFile('/keras3.h5'));
     await expect(m.loadWeights(k3)).rejects.toThrow(/Keras 3's .weights.h5 layout/);
+    // A chunked dataset resized to 10^9 values without writing them: a tiny file that would allocate 4 GB.
+    const huge = new h5wasm.File('/huge.h5', 'w');
+    huge.create_attribute('layer_names', ['conv'], [1], 'A5');
+    const g = huge.create_group('conv');
+    g.create_attribute('weight_names', ['conv/kernel:0'], [1], 'A14');
+    const d = g.create_group('conv').create_dataset({ name: 'kernel:0', data: new Float32Array(1), shape: [1], maxshape: [null], chunks: [1], dtype: '<f' });
+    d.resize([1e9]);
+    huge.close();
+    const hugePath = join(tmp, 'huge.h5');
+    writeFileSync(hugePath, FS!.readFile('/huge.h5'));
+    await expect(m.loadWeights(hugePath)).rejects.toThrow(/dataset '\/conv\/conv\/kernel:0' declares 4000000000 bytes of values, more than the file's \d+ bytes/);
     const strings = await writeH5('strings.h5', [{ name: 'conv', weights: [] }]);
     await expect(m.loadWeights(strings)).rejects.toThrow(`layer 'conv' of model 'small' has no weights in ${strings}`);
     m.dispose();
