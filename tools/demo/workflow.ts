@@ -140,12 +140,12 @@ export async function runTransfer(settings: TransferSettings, options: RunOption
     log(`Resuming with the settings of ${runPaths(options.resumeDir).info} (other flags are ignored).`);
   } else {
     checkSettings(settings);
-    const base = chooseBase(settings.efficientNetWeights, settings.mobileNetWeights);
+    const base = await chooseBase(settings.efficientNetWeights, settings.mobileNetWeights);
     info = { settings, base, baseName: '', classNames: [], startedAt: new Date().toISOString() };
   }
   const s = info.settings;
   const total = s.initialEpochs + s.fineTuneEpochs;
-  log(`Base: ${info.base.kind === 'efficientnet-b0' ? 'EfficientNet-B0' : 'MobileNetV2'} from ${info.base.weights} (${info.base.reason}).`);
+  log(`Base: ${info.base.kind === 'efficientnet-b0' ? 'EfficientNet-B0' : 'MobileNetV2'} from ${info.base.weights === 'imagenet' ? "Keras' ImageNet weights" : info.base.weights} (${info.base.reason}).`);
   const data = await loadData(s, log);
   // NOTE: created only once the data is found, so that a mistyped --data leaves no empty run folder.
   const runDir = options.resumeDir ?? createRunDir(s.outDir);
@@ -163,7 +163,7 @@ export async function runTransfer(settings: TransferSettings, options: RunOption
     if (!point?.backup) log(`Resuming ${runDir} from ${ckpt.path}: ${done(model.epochsDone)}, continuing with epoch ${model.epochsDone + 1}/${total} (${model.epochsDone < s.initialEpochs ? 'feature extraction' : 'fine-tuning'}).`);
   } else {
     setSeed(s.seed);
-    const base = buildBase(info.base, s.imageSize);
+    const base = await buildBase(info.base, s.imageSize);
     model = buildClassifier(base, s.imageSize, data.classNames.length);
     model.compile({ optimizer: adam({ learningRate: s.learningRate }), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     info = { ...info, baseName: base.name, classNames: data.classNames };
