@@ -1,7 +1,9 @@
+#!/usr/bin/env node
 // `graft`: the command-line interface. Each command lives in its own module; this file only wires them.
 // User errors print one clear line and exit non-zero, without a stack trace.
 
 import { Command } from 'commander';
+import { isMain } from './is-main.js';
 import { inspectCommand, type InspectFlags } from './inspect.js';
 import { addRunOptions, runOnnxCommand, type RunFlags } from './run-onnx.js';
 import { addTrainOptions, type TrainFlags } from './train.js';
@@ -104,6 +106,6 @@ export function buildCli(): Command {
   return program;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   await buildCli().parseAsync(process.argv);
 }
