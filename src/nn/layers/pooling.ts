@@ -24,6 +24,7 @@ export interface GlobalPoolingArgs extends LayerArgs {
   keepDims?: boolean;
 }
 
+/** Keras GlobalAveragePooling2D: the mean over H and W of NHWC inputs. */
 export class GlobalAveragePooling2D extends Layer {
   static override readonly className = 'GlobalAveragePooling2D';
   readonly keepDims: boolean;
@@ -93,11 +94,13 @@ abstract class Pooling2D extends Layer {
   }
 }
 
+/** Keras MaxPooling2D on NHWC inputs. */
 export class MaxPooling2D extends Pooling2D {
   static override readonly className = 'MaxPooling2D';
   protected readonly op = maxPool2d;
 }
 
+/** Keras AveragePooling2D on NHWC inputs (padding excluded from the mean). */
 export class AveragePooling2D extends Pooling2D {
   static override readonly className = 'AveragePooling2D';
   protected readonly op = avgPool2d;
@@ -109,6 +112,7 @@ export interface ZeroPadding2DArgs extends LayerArgs {
   padding?: number | [number, number] | [[number, number], [number, number]];
 }
 
+/** Keras ZeroPadding2D: zero rows and columns around H and W. */
 export class ZeroPadding2D extends Layer {
   static override readonly className = 'ZeroPadding2D';
   readonly padding: [[number, number], [number, number]];
