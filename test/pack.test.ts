@@ -60,7 +60,7 @@ describe('the packed package, installed into an empty folder', () => {
 import * as graft from 'graft';
 await graft.init();
 const m = graft.sequential([graft.layers.dense({ units: 2, inputShape: [3] })]);
-m.compile({ optimizer: graft.sgd({ learningRate: 0.1 }), loss: 'meanSquaredError' });
+m.compile({ optimizer: graft.optimizers.sgd({ learningRate: 0.1 }), loss: 'meanSquaredError' });
 const x = graft.tensor([1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1], [4, 3]);
 const y = graft.tensor([1, 0, 0, 1, 1, 1, 0, 0], [4, 2]);
 let steps = 0;
