@@ -33,7 +33,7 @@
 
 override WG: u32 = 64u;
 override MODE: u32 = 0u;
-// Activation codes of scale_shift: 0 none, 1 relu, 2 relu6, 3 sigmoid, 4 silu.
+// Activation code of scale_shift and its gradients: ACTIVATION in src/ops/activation.ts (shaders/activation.wgsl).
 override ACT: u32 = 0u;
 override HAS_GAMMA: bool = true;
 override HAS_BETA: bool = true;
@@ -65,31 +65,14 @@ fn gid(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return (wid.x + wid.y * nwg.x) * WG + lid;
 }
 
-fn sigmoid(z: f32) -> f32 {
-  // NOTE: split by sign so exp never overflows.
-  if (z >= 0.0) { return 1.0 / (1.0 + exp(-z)); }
-  let e = exp(z);
-  return e / (1.0 + e);
-}
+//! include activation
 
 fn act(z: f32) -> f32 {
-  switch ACT {
-    case 1u: { return max(z, 0.0); }
-    case 2u: { return clamp(z, 0.0, 6.0); }
-    case 3u: { return sigmoid(z); }
-    case 4u: { return z * sigmoid(z); }
-    default: { return z; }
-  }
+  return activate(z, ACT);
 }
 
 fn act_grad(z: f32) -> f32 {
-  switch ACT {
-    case 1u: { return select(0.0, 1.0, z > 0.0); }
-    case 2u: { return select(0.0, 1.0, z > 0.0 && z < 6.0); }
-    case 3u: { let s = sigmoid(z); return s * (1.0 - s); }
-    case 4u: { let s = sigmoid(z); return s * (1.0 + z * (1.0 - s)); }
-    default: { return 1.0; }
-  }
+  return activate_grad(z, ACT);
 }
 
 // ---- statistics ----

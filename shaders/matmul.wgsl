@@ -17,7 +17,7 @@ override WGY: u32 = 8u;
 // Rows per invocation (1..16) and vec4 column groups per invocation (1..2), with TM * TN4 <= 16.
 override TM: u32 = 4u;
 override TN4: u32 = 1u;
-// act_backward only: 0 linear, 1 relu, 2 relu6, 3 sigmoid, 4 tanh (MatmulActivation in src/ops/matmul.ts).
+// act_backward only: the activation code (ACTIVATION in src/ops/activation.ts; silu excluded).
 // NOTE: the matmul entries take the activation, the bias flag and the batch rank as uniforms, not overrides:
 // each specialization of the unrolled 8x8 block costs seconds of LLVM time on lavapipe, the epilogue almost nothing.
 override ACT: u32 = 0u;
@@ -38,7 +38,7 @@ struct Params {
   sak: u32,
   sbk: u32,
   sbn: u32,
-  act: u32,     // 0 linear, 1 relu, 2 relu6, 3 sigmoid, 4 tanh, 5 silu (MatmulActivation in src/ops/matmul.ts)
+  act: u32,     // ACTIVATION in src/ops/activation.ts (shaders/activation.wgsl)
   has_bias: u32,
   bshape: array<vec4<u32>, 2>,
   astr: array<vec4<u32>, 2>,
@@ -57,29 +57,7 @@ fn at(v: array<vec4<u32>, 2>, i: u32) -> u32 {
   return v[i / 4u][i % 4u];
 }
 
-fn sigmoid(x: f32) -> f32 {
-  // NOTE: split by sign so exp never overflows.
-  if (x >= 0.0) {
-    return 1.0 / (1.0 + exp(-x));
-  }
-  let e = exp(x);
-  return e / (1.0 + e);
-}
-
-fn activate(x: f32, act: u32) -> f32 {
-  switch act {
-    case 1u: { return max(x, 0.0); }
-    case 2u: { return clamp(x, 0.0, 6.0); }
-    case 3u: { return sigmoid(x); }
-    case 4u: {
-      // NOTE: the builtin tanh returns NaN for large |x| on some drivers.
-      let e = exp(-2.0 * abs(x));
-      return sign(x) * (1.0 - e) / (1.0 + e);
-    }
-    case 5u: { return x * sigmoid(x); }
-    default: { return x; }
-  }
-}
+//! include activation
 
 // Where one invocation's block sits: batch offsets of A and B and the block's first row and column.
 struct Block {
@@ -295,17 +273,6 @@ struct ActParams {
 @group(0) @binding(2) var<storage, read_write> adz: array<f32>;
 @group(0) @binding(3) var<uniform> ap: ActParams;
 
-// act'(z) expressed through y = act(z).
-fn activate_grad_from_output(y: f32) -> f32 {
-  switch ACT {
-    case 1u: { return select(0.0, 1.0, y > 0.0); }
-    case 2u: { return select(0.0, 1.0, y > 0.0 && y < 6.0); }
-    case 3u: { return y * (1.0 - y); }
-    case 4u: { return 1.0 - y * y; }
-    default: { return 1.0; }
-  }
-}
-
 @compute @workgroup_size(WGX)
 fn act_backward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
                 @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -313,7 +280,7 @@ fn act_backward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
   for (var q = 0u; q < 4u; q++) {
     let i = base + q;
     if (i < ap.n) {
-      adz[i] = ady[i] * activate_grad_from_output(ay[i]);
+      adz[i] = ady[i] * activate_grad_from_output(ay[i], ACT);
     }
   }
 }

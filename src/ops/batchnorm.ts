@@ -7,12 +7,13 @@ import { Uniforms } from '../gpu/uniforms.js';
 import { recordOp, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { checkFloat } from './checks.js';
+import { ACTIVATION_CODE, type ConvActivation } from './conv-geometry.js';
 
 const WG = 64;
 
-/** Activations that scaleShift can fuse (the conv epilogue's set); the codes match ACT in shaders/batchnorm.wgsl. */
-export type ChannelActivation = 'linear' | 'relu' | 'relu6' | 'sigmoid' | 'silu';
-const ACT: Record<ChannelActivation, number> = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, silu: 4 };
+/** Activations that scaleShift can fuse (the conv epilogue's set); codes from src/ops/activation.ts. */
+export type ChannelActivation = ConvActivation;
+const ACT: Record<ChannelActivation, number> = ACTIVATION_CODE;
 
 /** How a per-channel reduction over M rows is split: S chunks of R rows. */
 interface ChunkPlan {

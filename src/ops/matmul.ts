@@ -5,13 +5,14 @@ import { Uniforms } from '../gpu/uniforms.js';
 import { isGradEnabled } from '../tensor/engine.js';
 import { recordOp, Tensor } from '../tensor/tensor.js';
 import { broadcastStrides, checkRank, formatShape, sizeOf } from '../tensor/shape.js';
+import { ACTIVATION, type FusedActivation } from './activation.js';
 import { checkFloat, checkSameDevice } from './checks.js';
 import { mapUnary, unaryGrad } from './elementwise.js';
 import { sumToShape } from './reduce.js';
 
-/** Epilogue activations; the codes match `act` (and `ACT`) in shaders/matmul.wgsl. */
-export const MatmulActivation = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, tanh: 4, silu: 5 } as const;
-export type MatmulActivationName = keyof typeof MatmulActivation;
+/** Epilogue activations: the shared codes of src/ops/activation.ts. */
+export const MatmulActivation = ACTIVATION;
+export type MatmulActivationName = FusedActivation;
 
 /** Options of `matmul`. */
 export interface MatmulOptions {
