@@ -13,12 +13,26 @@ export interface VariantNeeds {
   workgroupBytes?: number;
 }
 
-/** Why `device` cannot run a specialization with these needs, or null when it can. */
-export function unsupportedReason(device: Device, needs: VariantNeeds): string | null {
+/** The adapter properties variants are checked against (a Device's `gpu.features` and `limits`). */
+export interface AdapterCaps {
+  features: { has(feature: string): boolean };
+  limits: Pick<
+    GPUSupportedLimits,
+    'maxComputeWorkgroupSizeX' | 'maxComputeWorkgroupSizeY' | 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupStorageSize'
+  >;
+}
+
+/** A device's capabilities, as `unsupportedReason` reads them. */
+export function capsOf(device: Device): AdapterCaps {
+  return { features: device.gpu.features, limits: device.limits };
+}
+
+/** Why an adapter with `caps` cannot run a specialization with these needs, or null when it can. */
+export function unsupportedReason(caps: AdapterCaps, needs: VariantNeeds): string | null {
   for (const f of needs.features ?? []) {
-    if (!device.gpu.features.has(f)) return `the adapter lacks the '${f}' feature`;
+    if (!caps.features.has(f)) return `the adapter lacks the '${f}' feature`;
   }
-  const l = device.limits;
+  const l = caps.limits;
   if (needs.workgroup) {
     const [x, y] = needs.workgroup;
     if (x > l.maxComputeWorkgroupSizeX || y > l.maxComputeWorkgroupSizeY) {

@@ -4,7 +4,7 @@
 import type { Device } from '../gpu/device.js';
 import { defineKernel, grid, type Kernel } from '../gpu/kernel.js';
 import { Uniforms } from '../gpu/uniforms.js';
-import { registerFamily, unsupportedReason, type VariantNeeds } from '../gpu/variants.js';
+import { capsOf, registerFamily, unsupportedReason, type VariantNeeds } from '../gpu/variants.js';
 import { sizeOf } from '../tensor/shape.js';
 
 /** The matmul variants, the heuristic default first. */
@@ -202,7 +202,7 @@ function launchFor(device: Device, variant: MatmulVariant, plan: MatmulPlan, reg
 
 /** Why `device` cannot run `variant` for this plan, or null when it can. */
 export function matmulVariantUnsupported(device: Device, variant: MatmulVariant, plan: MatmulPlan): string | null {
-  return unsupportedReason(device, launchFor(device, variant, plan).needs);
+  return unsupportedReason(capsOf(device), launchFor(device, variant, plan).needs);
 }
 
 /** Records one matmul of `variant`: out = act(op(a) · op(b) + bias); `registerTile` overrides the register tile. */
@@ -215,7 +215,7 @@ export function runMatmulVariant(
   registerTile?: MatmulTile,
 ): void {
   const l = launchFor(device, variant, plan, registerTile);
-  const why = unsupportedReason(device, l.needs);
+  const why = unsupportedReason(capsOf(device), l.needs);
   if (why) throw new Error(`Graft matmul: variant '${variant}' cannot run on this adapter: ${why}`);
   // NOTE: an unused dummy binding when there is no bias.
   const params: MatmulParams = { plan, tile: l.tile, act, hasBias: buffers.bias !== null, extra: l.extra, layout: l.layout };
