@@ -171,3 +171,31 @@ async function timeVariant(device: Device, run: () => void, budgetMs: number): P
   } while (performance.now() - start < budgetMs && calls < 20);
   return total / calls;
 }
+
+const MAX_STORE_BYTES = 1 << 20;
+
+/** Parses a stored choice file (JSON `{ version: 1, choices: { key: variant } }`); throws naming `source`. */
+export function parseTuneChoices(bytes: Uint8Array, source: string): Record<string, string> {
+  if (bytes.byteLength > MAX_STORE_BYTES) throw new Error(`Graft tuner: ${source} is ${bytes.byteLength} bytes, above the ${MAX_STORE_BYTES}-byte limit`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new Error(`Graft tuner: ${source} is not JSON (${(e as Error).message})`);
+  }
+  const choices = (doc as { version?: unknown; choices?: unknown } | null)?.choices;
+  if ((doc as { version?: unknown } | null)?.version !== 1 || typeof choices !== 'object' || choices === null) {
+    throw new Error(`Graft tuner: ${source} is not a version-1 tuning file ({"version": 1, "choices": {...}})`);
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(choices)) {
+    if (typeof v !== 'string') throw new Error(`Graft tuner: ${source}: the choice for '${k}' is not a variant name`);
+    out[k] = v;
+  }
+  return out;
+}
+
+/** The bytes of a choice file, as parseTuneChoices reads them. */
+export function encodeTuneChoices(choices: Record<string, string>): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify({ version: 1, choices }, null, 1)}\n`);
+}
