@@ -26,10 +26,11 @@ export interface BenchContext {
   options: Record<string, string>;
 }
 
-/** A comma-separated list of integers from `--name=...`, or `fallback` when absent; throws naming a bad entry. */
+/** A comma-separated list of integers from `--name=...` ('none': empty), or `fallback` when absent; throws naming a bad entry. */
 export function intList(ctx: BenchContext, name: string, fallback: number[]): number[] {
   const v = ctx.options[name];
   if (v === undefined) return fallback;
+  if (v === 'none') return [];
   return v.split(',').map((s) => {
     const n = Number(s);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: '${s}' is not a positive integer`);

@@ -16,6 +16,7 @@ const suiteFiles: Record<string, string[]> = {
   elementwise: ['elementwise'],
   conv: ['conv', 'norm-pool'],
   model: ['model'],
+  variants: ['variants'],
 };
 const suites: Record<string, () => Promise<Suite>> = Object.fromEntries(
   Object.entries(suiteFiles).map(([name, files]) => [
