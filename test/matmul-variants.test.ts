@@ -9,14 +9,9 @@ import { matmulRef } from '../src/reference/matmul.js';
 import { ref, type RefTensor } from '../src/reference/index.js';
 import { expectTensor, gradCheck, randomValues } from './helpers/check.js';
 import { useDevice } from './helpers/gpu.js';
+import { flags, shapesFor, size } from './helpers/matmul-shapes.js';
 
 const device = useDevice();
-
-const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
-
-function shapesFor(m: number, k: number, n: number, ta: boolean, tb: boolean, aBatch: number[] = [], bBatch: number[] = []) {
-  return { sa: [...aBatch, ...(ta ? [k, m] : [m, k])], sb: [...bBatch, ...(tb ? [n, k] : [k, n])] };
-}
 
 const abs = (r: RefTensor): RefTensor => ({ shape: r.shape, data: r.data.map(Math.abs) });
 
@@ -63,13 +58,6 @@ async function check(variant: MatmulVariant, c: Case, label: string): Promise<vo
   }
   for (const t of [a, b, bias, got]) t?.dispose();
 }
-
-const flags: [boolean, boolean][] = [
-  [false, false],
-  [true, false],
-  [false, true],
-  [true, true],
-];
 
 for (const variant of MATMUL_VARIANTS) {
   describe(`matmul variant '${variant}'`, () => {
