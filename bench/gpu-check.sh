@@ -3,7 +3,7 @@
 # EfficientNet-B0 inference at batch 1, 32 and 256 and training steps at batch 32 and 128 (last 10 layers unfrozen,
 # and all trainable), with tfjs-webgpu and onnxruntime-webgpu as peers where they run, each with the counts of
 # bench/model.ts. Needs nothing from the internet (the B0 file is generated locally). Writes one JSON file per step
-# (bench/run.ts rows) plus its log and the tuning cache into the output folder.
+# (bench/run.ts rows) plus its log and the tuning cache (tune-cache.json) into the output folder.
 #
 #   bench/gpu-check.sh [--quick] [--out DIR]
 #     --quick    tiny sizes (matmul 64^3, B0 at 32x32, batches 1-2): proves the script end to end on any adapter
@@ -26,7 +26,7 @@ done
 
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 # NOTE: every step tunes into (or reads) the same cache, so the timed runs use the tuner's choices.
-export GRAFT_TUNE=on GRAFT_TUNE_CACHE="$out/tune.json"
+export GRAFT_TUNE=on GRAFT_TUNE_CACHE="$out/tune-cache.json"
 mkdir -p "$out"
 npx tsx tools/preflight.ts
 

@@ -93,6 +93,24 @@ describe('tuner', () => {
     expect(tunerRecords().some((r) => r.key.endsWith('|fam|b2') && r.error === undefined)).toBe(true);
   });
 
+  it('reports an unreadable store once, tunes in memory and leaves the file alone', async () => {
+    const broken: TuneStore = {
+      load: async () => {
+        throw new Error('Graft tuner: x.json is not JSON');
+      },
+      save: async () => {
+        throw new Error('must not write over an unreadable store');
+      },
+    };
+    configureTuner({ mode: 'on', store: broken, budgetMs: 5 });
+    tunedVariant(device(), 'fam', 'b3', 'heur', () => fakeJob([]));
+    tunedVariant(device(), 'fam', 'b4', 'heur', () => fakeJob([]));
+    await tunerIdle();
+    expect(tunerRecords().filter((r) => r.key === 'store').map((r) => r.error)).toEqual(['Graft tuner: x.json is not JSON']);
+    const tuned = tunerRecords().filter((r) => r.key.endsWith('|fam|b3') || r.key.endsWith('|fam|b4'));
+    expect(tuned.map((r) => r.error)).toEqual([undefined, undefined]);
+  });
+
   it('tunes a matmul bucket over the runnable f32 variants, and the tuned call still matches the oracle', async () => {
     const store = memoryStore();
     configureTuner({ mode: 'on', store, budgetMs: 5 });

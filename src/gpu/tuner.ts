@@ -123,7 +123,15 @@ export function resetTuner(): void {
 }
 
 async function loadChoices(): Promise<Map<string, string>> {
-  if (!state.choices) state.choices = new Map(Object.entries(state.store ? await state.store.load() : {}));
+  if (state.choices) return state.choices;
+  try {
+    state.choices = new Map(Object.entries(state.store ? await state.store.load() : {}));
+  } catch (e) {
+    // NOTE: an unreadable store is reported once; tuning goes on in memory and never overwrites that file.
+    state.records.push({ key: 'store', chosen: '', ms: {}, error: e instanceof Error ? e.message : String(e) });
+    state.store = null;
+    state.choices = new Map();
+  }
   return state.choices;
 }
 
