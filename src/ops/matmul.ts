@@ -161,8 +161,10 @@ export function matmulBucket(plan: MatmulPlan): string {
 /** A tuning job for one plan: fresh seeded inputs of the plan's sizes; probes compare with the register variant. */
 function tuneJob(device: Device, plan: MatmulPlan): TuneJob {
   const batch = sizeOf(plan.batchShape);
-  const aSize = Math.max(...plan.astr.map((s, i) => s * (plan.batchShape[i]! - 1)), 0) + plan.m * plan.k;
-  const bSize = Math.max(...plan.bstr.map((s, i) => s * (plan.batchShape[i]! - 1)), 0) + plan.k * plan.n;
+  // NOTE: the last batch's offset (sum of stride * (dim - 1), 0 where broadcast) plus one matrix: every element read.
+  const extent = (str: number[]) => str.reduce((t, s, i) => t + s * (plan.batchShape[i]! - 1), 0);
+  const aSize = extent(plan.astr) + plan.m * plan.k;
+  const bSize = extent(plan.bstr) + plan.k * plan.n;
   // NOTE: explicit seeds, so tuning never advances the user's random stream.
   const a = randomUniform([aSize], -1, 1, { seed: 7, device });
   const b = randomUniform([bSize], -1, 1, { seed: 8, device });
