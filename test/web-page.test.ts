@@ -5,7 +5,8 @@
 // (epoch 4 after 3), a full storage quota and a lost GPU device with nothing trained lost, and the longest
 // main-thread task while training (< 200 ms, from a PerformanceObserver). Fails, never skips, without an adapter.
 
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright';
@@ -17,6 +18,8 @@ import { input, layers } from '../src/nn/index.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { model as functionalModel } from '../src/train/model.js';
 import { CHROMIUM_GPU_LESS_FLAGS, startWeb, type StartedWeb } from '../tools/web.js';
+import { resolveInside } from '../web/server/files.js';
+import { serveWeb } from '../web/server/serve.js';
 import { useDevice } from './helpers/gpu.js';
 
 useDevice();
@@ -73,7 +76,7 @@ async function openPage(): Promise<void> {
 
 async function predictPhoto(): Promise<{ top: { className: string; probability: number }[]; probabilities: number[]; pixels: number[]; size: number }> {
   const before = Number(await page.evaluate('document.body.dataset.predictions ?? 0'));
-  await page.setInputFiles('#photo-input', join(PHOTO, (await import('node:fs')).readdirSync(PHOTO).sort()[0]!));
+  await page.setInputFiles('#photo-input', join(PHOTO, readdirSync(PHOTO).sort()[0]!));
   await page.waitForSelector(`body[data-predictions="${before + 1}"]`, { timeout: LONG, state: 'attached' });
   return page.evaluate('({ top: graftWeb.lastPrediction.top, probabilities: graftWeb.lastPrediction.probabilities, pixels: Array.from(graftWeb.lastPrediction.pixels), size: graftWeb.lastPrediction.size })');
 }
@@ -110,25 +113,64 @@ async function longestTaskWhileTraining(): Promise<number> {
   return longest;
 }
 
-beforeAll(async () => {
-  web = await startWeb({ outDir: join(tmp, 'page'), perClass: 8, classes: CLASSES });
-  const kb = web.files.reduce((s, f) => s + f.bytes, 0) / 1024;
-  console.log(`web-page.test: page built (${web.files.map((f) => `${f.file} ${(f.bytes / 1024).toFixed(0)} KiB`).join(', ')}; ${kb.toFixed(0)} KiB) and served at ${web.url} after ${seconds()} s`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1000, height: 1400 } });
-  page = await context.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') console.log(`[page] ${m.text()}`); });
-  page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
-  await page.addInitScript(INIT_SCRIPT);
-  cdp = await context.newCDPSession(page);
-});
+/** GET with the path sent as written (fetch would normalize '..' away). */
+function rawGet(url: string, path: string): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    get({ hostname, port, path }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString('latin1')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
 
-afterAll(async () => {
-  await browser?.close();
-  await web?.close();
+describe('npm run web: the server', () => {
+  it('serves the page, the base and the listed sample images, and nothing outside them', async () => {
+    const pageDir = join(tmp, 'static');
+    mkdirSync(join(pageDir, 'assets'), { recursive: true });
+    writeFileSync(join(pageDir, 'index.html'), '<p>page</p>');
+    writeFileSync(join(pageDir, 'assets', 'a.js'), 'export {}');
+    const s = await serveWeb({ pageDir, weights: join(tmp, 'missing.onnx'), sampleDir: join(import.meta.dirname, '..', '..', 'shared', 'data', 'food10', 'train'), perClass: 2, classes: 2 });
+    try {
+      expect(s.listing.classes.map((c) => c.images.length)).toEqual([2, 2]);
+      expect(await rawGet(s.url, '/')).toEqual({ status: 200, body: '<p>page</p>' });
+      expect((await rawGet(s.url, '/assets/a.js')).status).toBe(200);
+      const listed = s.listing.classes[0]!.images[0]!;
+      expect((await rawGet(s.url, listed)).status).toBe(200);
+      expect((await rawGet(s.url, '/sample/images.json')).body).toBe(JSON.stringify(s.listing));
+      const base = await rawGet(s.url, '/sample/base.onnx');
+      expect(base).toEqual({ status: 404, body: `the pretrained file ${join(tmp, 'missing.onnx')} is missing on the server` });
+      const outside = ['/../package.json', '/%2e%2e/package.json', '/assets/..%2f..%2fpackage.json', '/assets%5c..%5cindex.html',
+        `${listed.replace(/[^/]+$/, '')}../../../../package.json`, '/sample/images/apple_pie/%2e%2e%2f..%2f..%2fLICENSE-food101.txt', '/%00', '/%E0%A4%A'];
+      for (const p of outside) expect([p, (await rawGet(s.url, p)).status]).toEqual([p, 404]);
+      expect(resolveInside('/srv/page', '/a/../../etc/passwd')).toBeNull();
+      expect(resolveInside('/srv/page', '/a/b.js')).toBe('/srv/page/a/b.js');
+    } finally {
+      await s.close();
+    }
+  });
 });
 
 describe('the transfer-learning web page in headless Chromium', () => {
+  beforeAll(async () => {
+    web = await startWeb({ outDir: join(tmp, 'page'), perClass: 8, classes: CLASSES });
+    const kb = web.files.reduce((s, f) => s + f.bytes, 0) / 1024;
+    console.log(`web-page.test: page built (${web.files.map((f) => `${f.file} ${(f.bytes / 1024).toFixed(0)} KiB`).join(', ')}; ${kb.toFixed(0)} KiB) and served at ${web.url} after ${seconds()} s`);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1000, height: 1400 } });
+    page = await context.newPage();
+    page.on('console', (m) => { if (m.type() === 'error') console.log(`[page] ${m.text()}`); });
+    page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
+    await page.addInitScript(INIT_SCRIPT);
+    cdp = await context.newCDPSession(page);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.close();
+  });
+
   let trained: { top: { className: string; probability: number }[]; probabilities: number[]; pixels: number[]; size: number };
 
   it('opens with a WebGPU adapter, loads the sample and trains 2 + 1 epochs above chance', async () => {
@@ -182,7 +224,7 @@ describe('the transfer-learning web page in headless Chromium', () => {
     // A folder pick with a text file among the images.
     const picked = join(tmp, 'picked');
     for (const c of ['a', 'b']) mkdirSync(join(picked, c), { recursive: true });
-    const jpg = readFileSync(join(PHOTO, (await import('node:fs')).readdirSync(PHOTO).sort()[0]!));
+    const jpg = readFileSync(join(PHOTO, readdirSync(PHOTO).sort()[0]!));
     writeFileSync(join(picked, 'a', '1.jpg'), jpg);
     writeFileSync(join(picked, 'b', '2.jpg'), jpg);
     writeFileSync(join(picked, 'b', 'notes.txt'), 'not an image');
