@@ -41,7 +41,7 @@ export function drawChart(svg: SVGSVGElement, series: Series[], o: ChartOptions)
   const epochs = Math.max(o.epochs, ...series.map((s) => s.values.length), 2);
   const x = (epoch: number) => PAD.left + ((epoch - 1) / (epochs - 1)) * (W - PAD.left - PAD.right);
   const y = (v: number) => H - PAD.bottom - ((v - y0) / (y1 - y0)) * (H - PAD.top - PAD.bottom);
-  svg.append(el('text', { x: W / 2, y: 15, 'text-anchor': 'middle', class: 'chart-title' }, o.title));
+  svg.append(el('text', { x: PAD.left, y: 14, class: 'chart-title' }, o.title));
   for (let i = 0; i <= 4; i++) {
     const v = y0 + ((y1 - y0) * i) / 4;
     svg.append(el('line', { x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v), class: 'grid' }));
@@ -66,7 +66,8 @@ export function drawChart(svg: SVGSVGElement, series: Series[], o: ChartOptions)
         svg.append(el('circle', { cx: cx!, cy: cy!, r: 3, fill: s.color }));
       }
     });
-    svg.append(el('rect', { x: PAD.left + 8 + i * 110, y: PAD.top + 2, width: 10, height: 3, fill: s.color }));
-    svg.append(el('text', { x: PAD.left + 22 + i * 110, y: PAD.top + 7, class: 'tick' }, s.name));
+    // NOTE: the legend sits on the title's line, right of it, so it never hides a point.
+    svg.append(el('rect', { x: W - PAD.right - 224 + i * 116, y: 8, width: 10, height: 3, fill: s.color }));
+    svg.append(el('text', { x: W - PAD.right - 210 + i * 116, y: 13, class: 'tick' }, s.name));
   });
 }

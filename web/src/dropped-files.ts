@@ -41,7 +41,11 @@ function readAll(reader: FileSystemDirectoryReader): Promise<FileSystemEntry[]> 
   return new Promise((resolve, reject) => {
     const out: FileSystemEntry[] = [];
     // NOTE: readEntries returns at most 100 entries per call; an empty batch means the end.
-    const next = () => reader.readEntries((batch) => (batch.length === 0 ? resolve(out) : (out.push(...batch), next())), reject);
+    const next = (): void => reader.readEntries((batch) => {
+      if (batch.length === 0) return resolve(out);
+      out.push(...batch);
+      next();
+    }, reject);
     next();
   });
 }
@@ -59,14 +63,14 @@ async function walk(entry: FileSystemEntry, prefix: string, out: PathedFile[]): 
 /** Every file of a drop, folders walked recursively, with paths relative to the drop. */
 export async function filesFromDrop(dt: DataTransfer): Promise<PathedFile[]> {
   // NOTE: the entries must be taken synchronously, before the first await, or the DataTransfer is emptied.
-  const entries = [...dt.items].map((i) => i.webkitGetAsEntry()).filter((e): e is FileSystemEntry => e !== null);
+  const entries = Array.from(dt.items).map((i) => i.webkitGetAsEntry()).filter((e): e is FileSystemEntry => e !== null);
   const out: PathedFile[] = [];
-  if (entries.length === 0) return [...dt.files].map((file) => ({ path: file.name, file }));
+  if (entries.length === 0) return Array.from(dt.files).map((file) => ({ path: file.name, file }));
   for (const e of entries) await walk(e, '', out);
   return out;
 }
 
 /** Every file of an `<input type=file webkitdirectory>` pick, with its relative path. */
 export function filesFromPicker(list: FileList): PathedFile[] {
-  return [...list].map((file) => ({ path: file.webkitRelativePath || file.name, file }));
+  return Array.from(list).map((file) => ({ path: file.webkitRelativePath || file.name, file }));
 }
