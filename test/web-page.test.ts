@@ -1,5 +1,5 @@
 // The transfer-learning web page end to end in headless Chromium (WebGPU on SwiftShader): the food10 sample, 2 epochs
-// of feature extraction + 1 of fine-tuning at 48x48, accuracy above chance on the page, a top-3 prediction, the
+// of feature extraction + 1 of fine-tuning at 64x64, accuracy above chance on the page, a top-3 prediction, the
 // downloaded .safetensors giving the same probabilities in Node, bad input (a non-image file, an ONNX file Graft
 // cannot import, another model's checkpoint) with specific messages, a reload that resumes from the OPFS checkpoint
 // (epoch 4 after 3), a full storage quota and a lost GPU device with nothing trained lost, and the longest
@@ -29,11 +29,13 @@ const ARGS = [
   '--headless=new', '--no-sandbox', ...CHROMIUM_GPU_LESS_FLAGS,
   '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
 ];
-const SIZE = 48;
+// NOTE: 64, not 48: at 48x48 the pretrained MobileNetV2 gives almost all-zero pooled features (2 of 1280 nonzero on a food10 photo).
+const SIZE = 64;
 const CLASSES = 3;
 const PHOTO = join(import.meta.dirname, '..', '..', 'shared', 'data', 'food10', 'test', 'baby_back_ribs');
 // NOTE: generous: SwiftShader compiles every pipeline on first use on a shared 2-core machine.
 const LONG = 150_000;
+const TEST_TIMEOUT = 400_000;
 
 // NOTE: runs before the page's scripts; records every main-thread task over 50 ms (the Long Tasks API).
 const INIT_SCRIPT = `
@@ -56,6 +58,13 @@ const seconds = () => ((performance.now() - t0) / 1000).toFixed(1);
 
 const state = () => page.evaluate('document.body.dataset.state') as Promise<string>;
 const waitState = (s: string, timeout = LONG) => page.waitForSelector(`body[data-state="${s}"]`, { timeout, state: 'attached' });
+
+/** Waits until training ends one way or another; fails with the page's message unless it ended as `want`. */
+async function waitTrainingEnd(want: 'trained' | 'stopped', timeout = 3 * LONG): Promise<void> {
+  await page.waitForSelector('body:is([data-state="trained"], [data-state="stopped"], [data-state="device-lost"])', { timeout, state: 'attached' });
+  const s = await state();
+  if (s !== want) throw new Error(`training ended as '${s}', expected '${want}'; the page says: ${JSON.stringify(await message())}`);
+}
 const message = () => page.evaluate('({ kind: document.getElementById("message").dataset.kind, text: document.getElementById("message").textContent, hidden: document.getElementById("message").hidden })') as Promise<{ kind: string; text: string; hidden: boolean }>;
 const epochs = () => page.evaluate('graftWeb.epochs') as Promise<PageEpoch[]>;
 const errorCount = () => page.evaluate('graftWeb.errors.length') as Promise<number>;
@@ -160,13 +169,15 @@ describe('the transfer-learning web page in headless Chromium', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1000, height: 1400 } });
     page = await context.newPage();
-    page.on('console', (m) => { if (m.type() === 'error') console.log(`[page] ${m.text()}`); });
+    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.log(`[page ${m.type()}] ${m.text()}`); });
     page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
     await page.addInitScript(INIT_SCRIPT);
     cdp = await context.newCDPSession(page);
   });
 
   afterAll(async () => {
+    // NOTE: what the page showed last, so that a failure explains itself.
+    if (page) console.log(`web-page.test: the page's log:\n${await page.textContent('#log').catch(() => '')}\nmessage: ${JSON.stringify(await message().catch(() => null))}`);
     await browser?.close();
     await web?.close();
   });
@@ -183,12 +194,11 @@ describe('the transfer-learning web page in headless Chromium', () => {
     await setSetting('featureEpochs', 2);
     await setSetting('fineTuneEpochs', 1);
     await setSetting('unfreeze', 5);
-    await setSetting('learningRate', 0.01);
+    await setSetting('learningRate', 0.001);
     await setSetting('fineTuneLearningRate', 0.0001);
     await setSetting('validationSplit', 0.25);
     await page.click('#train-button');
-    await waitState('training');
-    await waitState('trained', 3 * LONG);
+    await waitTrainingEnd('trained');
     console.log(`web-page.test: trained 3 epochs after ${seconds()} s`);
     const eps = await epochs();
     expect(eps.map((e) => e.epoch)).toEqual([0, 1, 2]);
@@ -202,7 +212,7 @@ describe('the transfer-learning web page in headless Chromium', () => {
     const longest = await longestTaskWhileTraining();
     console.log(`web-page.test: longest main-thread task while training: ${longest.toFixed(0)} ms (0: none over 50 ms)`);
     expect(longest).toBeLessThan(200);
-  });
+  }, TEST_TIMEOUT);
 
   it('predicts a photo (top 3) and the downloaded .safetensors gives the same probabilities in Node', async () => {
     trained = await predictPhoto();
@@ -218,7 +228,7 @@ describe('the transfer-learning web page in headless Chromium', () => {
     const shot = join(tmpdir(), 'graft-web-page-trained.png');
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`web-page.test: screenshot of the trained page: ${shot}`);
-  });
+  }, TEST_TIMEOUT);
 
   it('says which file is not an image, which ONNX file cannot be imported and which checkpoint is not this model\'s', async () => {
     // A folder pick with a text file among the images.
@@ -266,7 +276,7 @@ describe('the transfer-learning web page in headless Chromium', () => {
     // Nothing trained was lost: the same photo gets the same probabilities.
     const again = await predictPhoto();
     expect(again.probabilities).toEqual(trained.probabilities);
-  });
+  }, TEST_TIMEOUT);
 
   it('resumes after a reload from the checkpoint in OPFS: epoch 4 follows epoch 3', async () => {
     await openPage();
@@ -274,14 +284,13 @@ describe('the transfer-learning web page in headless Chromium', () => {
     expect(await page.inputValue('#settings input[name="imageSize"]')).toBe(String(SIZE));
     await setSetting('fineTuneEpochs', 2);
     await page.click('#resume-button');
-    await waitState('training');
-    await waitState('trained', 2 * LONG);
+    await waitTrainingEnd('trained');
     const eps = await epochs();
     expect(eps.map((e) => e.epoch)).toEqual([3]);
     expect(await page.textContent('#progress')).toMatch(/^Epoch 4\/4\n/);
     expect(await page.evaluate('document.body.dataset.stored')).toBe('4');
     expect(await longestTaskWhileTraining()).toBeLessThan(200);
-  });
+  }, TEST_TIMEOUT);
 
   it('a full storage quota stops training with a message, and the model in memory still downloads', async () => {
     const origin = new URL(web.url).origin;
@@ -291,7 +300,7 @@ describe('the transfer-learning web page in headless Chromium', () => {
       const n = await errorCount();
       await page.click('#resume-button');
       await waitError(n);
-      await waitState('stopped', 2 * LONG);
+      await waitTrainingEnd('stopped');
       const m = await message();
       expect(m.kind).toBe('quota');
       expect(m.text).toMatch(/storage is full.*epoch 5/s);
@@ -301,7 +310,7 @@ describe('the transfer-learning web page in headless Chromium', () => {
       await cdp.send('Storage.overrideQuotaForOrigin', { origin });
     }
     expect(await page.evaluate('document.body.dataset.stored')).toBe('4');
-  });
+  }, TEST_TIMEOUT);
 
   it('a lost GPU device gives a message, and the stored checkpoint survives for the next visit', async () => {
     const n = await errorCount();
@@ -313,5 +322,5 @@ describe('the transfer-learning web page in headless Chromium', () => {
     await openPage();
     await page.waitForSelector('body[data-stored="4"]', { timeout: LONG, state: 'attached' });
     console.log(`web-page.test: done after ${seconds()} s`);
-  });
+  }, TEST_TIMEOUT);
 });

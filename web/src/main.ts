@@ -241,23 +241,31 @@ bindDrop($('photo-zone'), (dt) => {
   const file = dt.files[0];
   if (file) predict(file);
 });
+// NOTE: every file input is cleared after use, so that picking the same file again fires 'change' again.
 $<HTMLInputElement>('folder-input').addEventListener('change', (e) => {
-  const list = (e.target as HTMLInputElement).files;
-  if (list) takeFiles(filesFromPicker(list), 'the picked folders');
+  const input = e.target as HTMLInputElement;
+  if (input.files) takeFiles(filesFromPicker(input.files), 'the picked folders');
+  input.value = '';
 });
 $<HTMLInputElement>('photo-input').addEventListener('change', (e) => {
-  const file = (e.target as HTMLInputElement).files?.[0];
+  const input = e.target as HTMLInputElement;
+  const file = input.files?.[0];
   if (file) predict(file);
+  input.value = '';
 });
 $<HTMLInputElement>('base-file').addEventListener('change', (e) => {
-  const file = (e.target as HTMLInputElement).files?.[0];
+  const input = e.target as HTMLInputElement;
+  const file = input.files?.[0];
+  input.value = '';
   if (!file) return;
   $('base-status').textContent = `(loading ${file.name}…)`;
   post({ type: 'load-base', source: { kind: 'file', file, name: file.name }, imageSize: 32 });
 });
 $<HTMLInputElement>('checkpoint-input').addEventListener('change', (e) => {
-  const file = (e.target as HTMLInputElement).files?.[0];
+  const input = e.target as HTMLInputElement;
+  const file = input.files?.[0];
   if (file) post({ type: 'load-checkpoint', file, name: file.name });
+  input.value = '';
 });
 
 buttons.sample.addEventListener('click', () => void (async () => {

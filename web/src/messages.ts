@@ -2,7 +2,7 @@
 
 /** The settings of one transfer-learning run, as the page's form gives them. */
 export interface TrainSettings {
-  /** Square input size in pixels (MobileNetV2 takes 32 and up). */
+  /** Square input size in pixels, 64 and up (below 64 the pretrained MobileNetV2 features are almost all zero). */
   imageSize: number;
   batchSize: number;
   /** Epochs of feature extraction (frozen base). */

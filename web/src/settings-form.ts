@@ -5,7 +5,7 @@ import type { TrainSettings } from './messages.js';
 type Rule = { label: string; min: number; max: number; integer: boolean };
 
 const RULES: Record<keyof TrainSettings, Rule> = {
-  imageSize: { label: 'Image size', min: 32, max: 512, integer: true },
+  imageSize: { label: 'Image size', min: 64, max: 512, integer: true },
   batchSize: { label: 'Batch size', min: 1, max: 256, integer: true },
   featureEpochs: { label: 'Feature-extraction epochs', min: 0, max: 1000, integer: true },
   fineTuneEpochs: { label: 'Fine-tuning epochs', min: 0, max: 1000, integer: true },
