@@ -18,6 +18,7 @@ import type { BenchContext, BenchRow, Suite, Timing } from './harness.js';
 import { openOrt, ortPeers, type OrtPeer } from './peers/ort.js';
 import { loadTfjs, type Tf, type TfjsBackend } from './peers/tfjs.js';
 import { loadTfjsLayers, tfjsEfficientNetB0, type Tfl } from './peers/tfjs-efficientnet.js';
+import { boxMuller } from '../src/tensor/random.js';
 
 type TfTensor = import('@tensorflow/tfjs-core').Tensor;
 type TfVariable = import('@tensorflow/tfjs-core').Variable;
@@ -76,7 +77,7 @@ function pixels(batch: number, size: number, seed: number): Float32Array {
   const std = [0.229, 0.224, 0.225];
   const r = g.rng(seed);
   return Float32Array.from({ length: batch * size * size * 3 }, (_, i) => {
-    const z = Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    const z = boxMuller(1 - r(), r())[0];
     return Math.round(255 * Math.min(1, Math.max(0, mean[i % 3]! + std[i % 3]! * z)));
   });
 }
@@ -240,7 +241,7 @@ async function graftTraining(ctx: BenchContext, plan: Plan, out: GraftResult): P
     const lastTen = new Set(out.lastTen);
     for (const c of CASES) {
       setCase(base, c.key, lastTen);
-      const optimizer = g.adam();
+      const optimizer = g.optimizers.adam();
       full.compile({ optimizer, loss: 'categoricalCrossentropy' });
       out.trainable[c.key] = trainableCount(full);
       let loss = NaN;

@@ -1,5 +1,6 @@
 // `npm run bench -- <suite...> [--json FILE] [--quick]`: runs kernel and model benchmarks with peers side by side.
 
+import '../src/node/index.js'; // NOTE: first, so that Node's platform (Dawn, files, sharp) is installed before any use
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { init } from '../src/index.js';
@@ -12,6 +13,7 @@ const suiteFiles: Record<string, string[]> = {
   elementwise: ['elementwise'],
   conv: ['conv', 'norm-pool'],
   model: ['model'],
+  browser: ['browser'],
 };
 const suites: Record<string, () => Promise<Suite>> = Object.fromEntries(
   Object.entries(suiteFiles).map(([name, files]) => [

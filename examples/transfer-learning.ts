@@ -25,7 +25,7 @@ x = layers.dropout({ rate: 0.2 }).apply(x);                                  // 
 const outputs = layers.dense({ units: 10, activation: 'softmax' }).apply(x); // outputs = keras.layers.Dense(10, activation="softmax")(x)
 const model = graft.model({ inputs, outputs });                              // model = keras.Model(inputs, outputs)
 
-model.compile({ optimizer: graft.adam(), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+model.compile({ optimizer: graft.optimizers.adam(), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
 const checkpoint = callbacks.modelCheckpoint({ filepath: 'runs/example/ckpt-{epoch:02d}.safetensors' });
 await model.fit(train, { epochs: 5, validationData: val, validationSteps: 2, stepsPerEpoch: 5, callbacks: [checkpoint] });
 
@@ -34,6 +34,6 @@ const restored = await graft.loadModel('runs/example/ckpt-05.safetensors');  // 
 const restoredBase = restored.getLayer(base.name) as graft.Model;
 restoredBase.trainable = true;                                               // base_model.trainable = True
 for (const l of restoredBase.layers.slice(0, -10)) l.trainable = false;      // for layer in base_model.layers[:-10]: ...
-restored.compile({ optimizer: graft.adam({ learningRate: 1e-4 }), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+restored.compile({ optimizer: graft.optimizers.adam({ learningRate: 1e-4 }), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
 await restored.fit(train, { epochs: 10, initialEpoch: 5, validationData: val, validationSteps: 2, stepsPerEpoch: 5 });
 console.log(await restored.evaluate(val));                                   // {loss, accuracy}

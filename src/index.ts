@@ -1,8 +1,13 @@
-// Graft: a deep-learning engine on WebGPU.
+// Graft: a deep-learning engine on WebGPU — the platform-free core. Import it through 'graft' (which picks
+// src/node/ or src/browser/ and installs that platform) rather than directly.
+//
+// At the root: the device, tensors, autograd and every tensor op (as tf.matmul), plus the Keras shortcuts
+// input/model/sequential/loadModel. Everything else lives in namespaces named as in Keras and TF.js.
 
 export { createDevice, Device, GpuError, type DeviceOptions } from './gpu/device.js';
 export { NoAdapterError } from './gpu/acquire.js';
 export { registerShaderSource, loadShaders } from './gpu/shader-source.js';
+export { setPlatform, platform, type Platform, type FileStore, type RgbImage, type ImageSource, type TextSink } from './platform/platform.js';
 export { init, setDevice, getDevice, tidy, keep, noGrad, isGradEnabled, memory, type MemoryInfo } from './tensor/engine.js';
 export {
   Tensor, tensor, scalar, fill, zeros, ones, empty, randomNormal, randomUniform, rng,
@@ -10,17 +15,16 @@ export {
 } from './tensor/tensor.js';
 export { zeroGrad } from './tensor/autograd.js';
 export * from './ops/index.js';
-export * from './nn/index.js';
-export * from './train/index.js';
-export * as applications from './applications/index.js';
-export * as onnx from './io/onnx/index.js';
-export { importOnnx, importedModelInfo, runImported } from './io/onnx/import/index.js';
-export { exportOnnx, exportOnnxBytes, type ExportOptions } from './io/onnx/export.js';
-export { runOnnxOnNpy } from './io/onnx/run-npy.js';
-export { readNpy, writeNpy, parseNpy, encodeNpy, NpyError, type NpyArray } from './io/npy.js';
+
+export { input, model, sequential, loadModel, importOnnx, loadOnnx, Model, Sequential } from './api/models.js';
+export { setSeed } from './nn/random.js';
+
+export * as layers from './nn/factories.js';
+export * as models from './api/models.js';
+export * as callbacks from './train/callbacks/index.js';
+export * as optimizers from './api/optimizers.js';
+export * as losses from './train/losses.js';
+export * as metrics from './train/metrics.js';
 export * as data from './data/index.js';
-export * from './train/optimizers/index.js';
-export * from './train/schedules.js';
-export { clipByGlobalNorm } from './train/clip.js';
-export { saveTensors, loadTensors } from './io/safetensors.js';
-export { EventWriter, readEvents } from './io/tensorboard/index.js';
+export * as io from './api/io.js';
+export * as applications from './applications/index.js';

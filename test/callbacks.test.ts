@@ -9,7 +9,8 @@ import { tensor, type Tensor } from '../src/index.js';
 import { input, layers, setSeed } from '../src/nn/index.js';
 import { callbacks, Callback, loadModel, model, sequential, type Logs, type Model } from '../src/train/index.js';
 import { sgd } from '../src/train/optimizers/index.js';
-import { readEvents, scalarsOf } from '../src/io/tensorboard/index.js';
+import { scalarsOf } from '../src/io/tensorboard/index.js';
+import { readEvents } from '../src/node/tensorboard-files.js';
 import { randomValues } from './helpers/check.js';
 import { useDevice } from './helpers/gpu.js';
 

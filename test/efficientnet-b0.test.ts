@@ -13,6 +13,7 @@ import { BatchNormalization, Normalization, ZeroPadding2D, setSeed } from '../sr
 import type { Model } from '../src/train/index.js';
 import { efficientNetB0 } from '../src/applications/index.js';
 import { useDevice } from './helpers/gpu.js';
+import { boxMuller } from '../src/tensor/random.js';
 
 useDevice();
 const tmp = mkdtempSync(join(tmpdir(), 'graft-b0-'));
@@ -94,7 +95,7 @@ function pixels(batch: number, size: number, seed: number): Float32Array {
   let s = seed;
   const u = () => ((s = (s * 16807) % 2147483647) / 2147483647);
   return Float32Array.from({ length: batch * size * size * 3 }, (_, i) => {
-    const z = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+    const z = boxMuller(u(), u())[0];
     return Math.round(255 * Math.min(1, Math.max(0, mean[i % 3]! + std[i % 3]! * z)));
   });
 }

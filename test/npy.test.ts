@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeNpy, parseNpy, readNpy, writeNpy, NpyError, npyToFloat32, type NpyArray } from '../src/io/npy.js';
+import { encodeNpy, parseNpy, writeNpy, NpyError, npyToFloat32, type NpyArray } from '../src/io/npy.js';
+import { readNpy } from '../src/node/npy-file.js';
 import { GraphBuilder, encodeModel, ints } from '../src/io/onnx/index.js';
 import { runCommand } from '../tools/run-onnx.js';
 

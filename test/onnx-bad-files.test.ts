@@ -5,7 +5,8 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder, OnnxError, encodeModel, inspectOnnx, int, ints, readOnnxFile } from '../src/io/onnx/index.js';
+import { GraphBuilder, OnnxError, encodeModel, int, ints } from '../src/io/onnx/index.js';
+import { inspectOnnx, readOnnxFile } from '../src/node/onnx-file.js';
 import { makeEfficientNetOnnx } from '../tools/fixtures/efficientnet-fixture.js';
 import { DTYPE_CODES, onnx, type ProtoTensor } from '../src/io/onnx/proto.js';
 

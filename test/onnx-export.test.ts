@@ -8,7 +8,7 @@ import { noGrad, tensor, tidy, type Tensor } from '../src/index.js';
 import { Layer, input, layers, setSeed, type Functional } from '../src/nn/index.js';
 import { model as functionalModel, type Model } from '../src/train/model.js';
 import { makeEfficientNetOnnx } from '../tools/fixtures/efficientnet-fixture.js';
-import { importOnnx } from '../src/io/onnx/import/index.js';
+import { importOnnx } from '../src/api/import-onnx.js';
 import { exportOnnxBytes } from '../src/io/onnx/export.js';
 import { transposeValues } from '../src/io/onnx/import/perm.js';
 import { useDevice } from './helpers/gpu.js';

@@ -7,9 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { NodeAttributes, foldConstants, formatOnnxReport, graphStats, inspectOnnx, readOnnxFile } from '../src/io/onnx/index.js';
+import { NodeAttributes, foldConstants, formatOnnxReport, graphStats } from '../src/io/onnx/index.js';
+import { inspectOnnx, readOnnxFile } from '../src/node/onnx-file.js';
 import { fixtureIo, makeEfficientNetOnnx, type EfficientNetFixtureOptions } from '../tools/fixtures/efficientnet-fixture.js';
 import { B0_STAGES, makeB0Params } from '../tools/fixtures/efficientnet-params.js';
+import { boxMuller } from '../src/tensor/random.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'graft-onnx-fixtures-'));
 const MOBILENET = join(import.meta.dirname, '..', '..', 'shared', 'weights', 'mobilenet_v2_1.0_224.onnx');
@@ -27,7 +29,7 @@ function standardInput(style: 'torchvision' | 'keras', batch: number, size: numb
     s = (s * 16807) % 2147483647;
     const u = s / 2147483647;
     s = (s * 16807) % 2147483647;
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * (s / 2147483647));
+    return boxMuller(u, s / 2147483647)[0];
   };
   const n = batch * 3 * size * size;
   if (style === 'torchvision') return new ort.Tensor('float32', Float32Array.from({ length: n }, normal), [batch, 3, size, size]);

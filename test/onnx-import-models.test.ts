@@ -7,14 +7,16 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GraphBuilder, encodeModel, float, int, ints } from '../src/io/onnx/index.js';
 import { fixtureIo, makeEfficientNetOnnx, type EfficientNetFixtureOptions } from '../tools/fixtures/efficientnet-fixture.js';
-import { importOnnx, importedModelInfo, runImported } from '../src/io/onnx/import/index.js';
-import { readNpy } from '../src/io/npy.js';
-import { runOnnxOnNpy } from '../src/io/onnx/run-npy.js';
+import { importedModelInfo, runImported } from '../src/io/onnx/import/index.js';
+import { importOnnx } from '../src/api/import-onnx.js';
+import { readNpy } from '../src/node/npy-file.js';
+import { runOnnxOnNpy } from '../src/node/run-onnx-npy.js';
 import type { Model } from '../src/train/model.js';
 import { tensor, type Tensor } from '../src/index.js';
 import { deserializeLayer } from '../src/nn/registry.js';
 import { transposeValues } from '../src/io/onnx/import/perm.js';
 import { useDevice } from './helpers/gpu.js';
+import { boxMuller } from '../src/tensor/random.js';
 
 useDevice();
 
@@ -27,7 +29,7 @@ const SIZE = 32;
 function normals(n: number, seed: number): Float32Array {
   let s = seed;
   const u = () => ((s = (s * 16807) % 2147483647) / 2147483647);
-  return Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()));
+  return Float32Array.from({ length: n }, () => boxMuller(u(), u())[0]);
 }
 
 /** Inputs the fixtures' BN statistics are calibrated for (~N(0,1) after each style's preprocessing). */

@@ -4,7 +4,8 @@
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GraphBuilder, OnnxError, encodeModel, float, int, ints, str, type WritableAttribute } from '../src/io/onnx/index.js';
-import { importOnnx, importedModelInfo, runImported, type HostArray, type ImportOptions } from '../src/io/onnx/import/index.js';
+import { importedModelInfo, runImported, type HostArray, type ImportOptions } from '../src/io/onnx/import/index.js';
+import { importOnnx } from '../src/api/import-onnx.js';
 import type { Model } from '../src/train/model.js';
 import { useDevice } from './helpers/gpu.js';
 

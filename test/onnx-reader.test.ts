@@ -5,10 +5,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  GraphBuilder, NodeAttributes, OnnxError, convWeightLayout, denseKernel, encodeModel, float, floats, foldConstants,
-  graphStats, int, ints, parseOnnx, readOnnxFile, str, topologicalOrder, type Dim, type OnnxModel,
-} from '../src/io/onnx/index.js';
+import { GraphBuilder, NodeAttributes, OnnxError, convWeightLayout, denseKernel, encodeModel, float, floats, foldConstants, graphStats, int, ints, parseOnnx, str, topologicalOrder, type Dim, type OnnxModel } from '../src/io/onnx/index.js';
+import { readOnnxFile } from '../src/node/onnx-file.js';
 import { DTYPE_CODES, onnx, type ProtoTensor } from '../src/io/onnx/proto.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'graft-onnx-reader-'));

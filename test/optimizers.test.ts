@@ -1,9 +1,9 @@
 // Optimizers: several fused GPU steps vs the float64 reference, clipping, state round trips, convergence.
 
 import { describe, expect, it } from 'vitest';
-import * as g from '../src/index.js';
+import * as g from './helpers/graft.js';
 import { adam, adamw, sgd, optimizerFromConfig, type BaseOptimizer } from '../src/train/optimizers/index.js';
-import { clipByGlobalNorm, clipByNorm, globalNorm } from '../src/train/clip.js';
+import { clipByGlobalNorm, clipByNorm, globalNorm } from '../src/ops/clip.js';
 import { exponentialDecay } from '../src/train/schedules.js';
 import { RefOptimizer, refClipByGlobalNorm, refClipByNorm, type RefOptimizerConfig } from '../src/reference/optimizers.js';
 import { expectClose, randomValues } from './helpers/check.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as g from '../src/index.js';
 import { decodeSafetensors, encodeSafetensors, loadTensors, readSafetensors, saveTensors, writeSafetensors, type SafetensorsEntry } from '../src/io/safetensors.js';
-import { writeFileAtomic } from '../src/io/atomic-write.js';
+import { writeFileAtomic } from '../src/node/atomic-write.js';
 import { useDevice } from './helpers/gpu.js';
 
 useDevice();
@@ -110,7 +110,7 @@ describe('atomic saves', () => {
     const path = join(dir, 'ckpt.safetensors');
     await writeSafetensors(path, [entries[0]!], { epoch: '1' });
     const before = readFileSync(path);
-    const err = await writeSafetensors(path, entries, { epoch: '2' }, {
+    const err = await writeFileAtomic(path, encodeSafetensors(entries, { epoch: '2' }), {
       beforeRename: (temp) => {
         // The new file is complete at this point, just not in place yet.
         expect(decodeSafetensors(readFileSync(temp)).metadata).toEqual({ epoch: '2' });

@@ -8,7 +8,8 @@ import { crc32c, maskedCrc32c } from '../src/io/tensorboard/crc32c.js';
 import { decodeRecords, encodeRecord } from '../src/io/tensorboard/tfrecord.js';
 import { EventType } from '../src/io/tensorboard/proto.js';
 import { EventWriter } from '../src/io/tensorboard/event-writer.js';
-import { parseEvents, readEvents, scalarsOf } from '../src/io/tensorboard/event-reader.js';
+import { parseEvents, scalarsOf } from '../src/io/tensorboard/event-reader.js';
+import { readEvents } from '../src/node/tensorboard-files.js';
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 
@@ -82,14 +83,14 @@ describe('EventWriter and readEvents', () => {
   const dir = mkdtempSync(join(tmpdir(), 'graft-tb-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('writes a file_version event then scalar summaries that read back', () => {
+  it('writes a file_version event then scalar summaries that read back', async () => {
     const logdir = join(dir, 'train');
     const w = new EventWriter(logdir);
     expect(w.path).toMatch(/events\.out\.tfevents\.\d+\.[^/]+$/);
     w.scalar('epoch_loss', 0.75, 0);
     w.scalar('epoch_accuracy', 0.5, 0);
     w.scalar('epoch_loss', 0.5, 1);
-    w.close();
+    await w.close();
     const events = readEvents(w.path);
     expect(events[0]!.fileVersion).toBe('brain.Event:2');
     expect(events[0]!.values).toBeUndefined();
@@ -105,37 +106,41 @@ describe('EventWriter and readEvents', () => {
     expect(() => w.scalar('x', 1, 2)).toThrow(/is closed/);
   });
 
-  it('writes the TF2 tensor form with the scalars plugin', () => {
+  it('writes the TF2 tensor form with the scalars plugin', async () => {
     const w = new EventWriter(join(dir, 'tf2'), { scalarStyle: 'tensor' });
     w.scalar('epoch_loss', 1.25, 7);
-    w.close();
+    await w.close();
     const [, e] = readEvents(w.path);
     expect(e!.step).toBe(7);
     expect(e!.values).toEqual([{ tag: 'epoch_loss', value: 1.25, kind: 'tensor', pluginName: 'scalars' }]);
   });
 
-  it('flushes on flush() and every maxQueue events, and two writers never share a file', () => {
+  it('flushes on flush() and every maxQueue events, and two writers never share a file', async () => {
     const logdir = join(dir, 'queue');
     const w = new EventWriter(logdir, { maxQueue: 3 });
     const w2 = new EventWriter(logdir);
     expect(w2.path).not.toBe(w.path);
     w.scalar('a', 1, 1);
+    await w.written();
     expect(readEvents(w.path).length).toBe(1);
     w.scalar('a', 2, 2);
     w.scalar('a', 3, 3);
+    await w.written();
     expect(readEvents(w.path).length).toBe(4);
     w.scalar('a', 4, 4);
-    w.flush();
+    await w.written();
+    expect(readEvents(w.path).length).toBe(4);
+    await w.flush();
     expect(readEvents(w.path).length).toBe(5);
-    w.close();
-    w2.close();
+    await w.close();
+    await w2.close();
     expect(readdirSync(logdir).length).toBe(2);
   });
 
-  it('reports a corrupted file by name', () => {
+  it('reports a corrupted file by name', async () => {
     const w = new EventWriter(join(dir, 'corrupt'));
     w.scalar('loss', 1, 1);
-    w.close();
+    await w.close();
     const bytes = readFileSync(w.path);
     bytes[bytes.length - 8]! ^= 0xff;
     writeFileSync(w.path, bytes);

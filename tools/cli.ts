@@ -1,6 +1,7 @@
 // `graft`: the command-line interface. Each command lives in its own module; this file only wires them.
 // User errors print one clear line and exit non-zero, without a stack trace.
 
+import '../src/node/index.js'; // NOTE: first, so that Node's platform (Dawn, files, sharp) is installed before any use
 import { Command } from 'commander';
 import { inspectCommand } from './inspect.js';
 import { addTrainOptions, type TrainFlags } from './train.js';

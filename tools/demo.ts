@@ -2,6 +2,7 @@
 // about 15 minutes on a 2-core software GPU (`--full`: the tutorial's 224x224, every image). Same flags as
 // `graft train` (tools/train.ts); `--help` lists them.
 
+import '../src/node/index.js'; // NOTE: first, so that Node's platform (Dawn, files, sharp) is installed before any use
 import { Command } from 'commander';
 import { guarded } from './cli.js';
 import { addTrainOptions, trainCommand, type TrainFlags } from './train.js';

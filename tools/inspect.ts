@@ -2,7 +2,7 @@
 // Usage: tsx tools/inspect.ts model.onnx [--json]
 
 import { OnnxError } from '../src/io/onnx/errors.js';
-import { formatOnnxReport, inspectOnnx } from '../src/io/onnx/inspect.js';
+import { formatOnnxReport, inspectOnnx } from '../src/node/onnx-file.js';
 
 /** Runs the inspect command on argv-style arguments; returns the process exit code. */
 export function inspectCommand(args: string[]): number {

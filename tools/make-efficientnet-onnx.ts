@@ -2,6 +2,7 @@
 // Usage: tsx tools/make-efficientnet-onnx.ts [--style torchvision|keras] [--folded-bn] [--seed N] [--size S]
 //        [--classes K] [--out file.onnx]
 
+import '../src/node/index.js'; // NOTE: first, so that Node's platform (Dawn, files, sharp) is installed before any use
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';

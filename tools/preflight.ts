@@ -1,12 +1,16 @@
 // Preflight for every npm script that needs a GPU: finds a WebGPU adapter, or on Debian-family Linux as root
 // installs Mesa's lavapipe (software Vulkan) from bookworm-backports; elsewhere prints the steps and exits non-zero.
+// With --browser (npm test) it then does the same for Debian's Chromium and checks that Chromium gets a WebGPU adapter.
 // Installing Graft as a library never runs this.
 
+import '../src/node/index.js'; // NOTE: first, so that Node's platform (Dawn, files, sharp) is installed before any use
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createDevice } from '../src/gpu/device.js';
 import { NoAdapterError } from '../src/gpu/acquire.js';
+import { findChromium } from './browser/chromium.js';
+import { probeChromiumWebGpu } from './browser/chromium-check.js';
 
 const BACKPORTS = '/etc/apt/sources.list.d/backports.sources';
 
@@ -48,11 +52,39 @@ function canInstall(): boolean {
   return process.platform === 'linux' && existsSync('/etc/debian_version') && process.getuid?.() === 0 && !process.argv.includes('--no-install');
 }
 
+const CHROMIUM_STEPS =
+  'Graft runs its kernel tests in headless Chromium too; install it from your distribution, e.g. on Debian/Ubuntu:\n' +
+  '  apt-get update && apt-get install -y chromium\n' +
+  '(or set GRAFT_CHROMIUM to a Chromium/Chrome binary), or run `npm run preflight -- --browser` as root on Debian.';
+
+/** Finds Chromium, installing Debian's package as root where it is missing, then checks its WebGPU adapter. */
+async function checkChromium(): Promise<void> {
+  if (!findChromium()) {
+    if (!canInstall()) {
+      console.error(`preflight: Chromium not found (/usr/bin/chromium or chromium on PATH).\n${CHROMIUM_STEPS}`);
+      process.exit(1);
+    }
+    console.log('preflight: no Chromium; installing Debian\'s chromium package (headless WebGPU for the browser tests)');
+    run('apt-get', ['update', '-qq']);
+    run('apt-get', ['install', '-y', '-qq', 'chromium']);
+    if (!findChromium()) throw new Error('preflight: apt-get installed chromium but /usr/bin/chromium is still missing');
+  }
+  const probe = await probeChromiumWebGpu();
+  if (!probe.ok) {
+    throw new Error(
+      `preflight: Chromium (${findChromium()}) has no WebGPU adapter: ${probe.reason}.\n` +
+        'It needs Vulkan through SwiftShader (bundled with Debian\'s chromium) and the flags in tools/browser/chromium.ts.',
+    );
+  }
+  console.log(`preflight: Chromium WebGPU adapter: ${probe.adapter}`);
+}
+
 async function main(): Promise<void> {
   process.env['XDG_RUNTIME_DIR'] ??= '/tmp';
   const found = await findAdapter();
   if (found) {
     console.log(`preflight: WebGPU adapter: ${found}`);
+    if (process.argv.includes('--browser')) await checkChromium();
     return;
   }
   if (!canInstall()) {
@@ -66,7 +98,8 @@ async function main(): Promise<void> {
   // NOTE: Dawn caches its Vulkan instance, so look again from a fresh process.
   const self = fileURLToPath(import.meta.url);
   const again = spawnSync(process.execPath, [...process.execArgv, self, '--no-install'], { stdio: 'inherit' });
-  process.exit(again.status ?? 1);
+  if (again.status !== 0) process.exit(again.status ?? 1);
+  if (process.argv.includes('--browser')) await checkChromium();
 }
 
 main().then(

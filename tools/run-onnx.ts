@@ -5,7 +5,7 @@
 import { init } from '../src/tensor/engine.js';
 import { NpyError, writeNpy } from '../src/io/npy.js';
 import { OnnxError } from '../src/io/onnx/errors.js';
-import { runOnnxOnNpy } from '../src/io/onnx/run-npy.js';
+import { runOnnxOnNpy } from '../src/node/run-onnx-npy.js';
 
 const USAGE = 'usage: graft run model.onnx --input x.npy [--input-name NAME] [--batch-size N] --output y.npy';
 

@@ -1,7 +1,7 @@
 // graft.applications.efficientNetB0: Keras' EfficientNetB0 with fresh weights, or with the weights of an ONNX file
 // exported from torchvision (torch.onnx) or from Keras (tf2onnx), mapped onto the Keras-named layers.
 
-import { OnnxError } from '../io/onnx/index.js';
+import { OnnxError, type OnnxSource } from '../io/onnx/index.js';
 import type { ActivationName } from '../nn/index.js';
 import type { Model } from '../train/model.js';
 import { buildEfficientNetB0 } from './efficientnet-b0-model.js';
@@ -18,7 +18,7 @@ export interface EfficientNetB0Options {
    * loaded, with its padding; a torchvision file expects (x/255 - mean) / std on ImageNet's mean and std, a Keras
    * file carries its own Rescaling and Normalization; either way the model takes NHWC pixels in 0..255.
    */
-  weights?: string | null;
+  weights?: OnnxSource | null;
   /** Keep avg_pool, top_dropout and the predictions layer (default true). */
   includeTop?: boolean;
   /** [height, width, 3]; default the file's input size, else [224, 224, 3]. */
@@ -43,7 +43,7 @@ export function efficientNetB0(options: EfficientNetB0Options = {}): Model {
   return model;
 }
 
-function fromOnnx(path: string, options: EfficientNetB0Options, includeTop: boolean): Model {
+function fromOnnx(path: OnnxSource, options: EfficientNetB0Options, includeTop: boolean): Model {
   const plan = readOnnxPlan(path, 'EfficientNet-B0');
   const file = plan.model.file;
   const targets = b0Convs();

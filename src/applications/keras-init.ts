@@ -2,7 +2,7 @@
 // Porting note: Graft's initializer names have no VarianceScaling, so the applications draw these values on the CPU
 // and write them over the layers' placeholder ('zeros') kernels.
 
-import { rng } from '../tensor/tensor.js';
+import { boxMuller, rng } from '../tensor/random.js';
 import { fans } from '../nn/initializers.js';
 import { nextSeed } from '../nn/random.js';
 
@@ -37,8 +37,8 @@ export function varianceScaling(shape: readonly number[], init: VarianceScaling)
   const std = Math.sqrt(variance) / TRUNCATED_STD;
   for (let i = 0; i < n; i++) {
     let z: number;
-    // NOTE: rejection sampling of a unit normal (Box-Muller) until it falls inside two standard deviations.
-    do z = Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    // NOTE: rejection sampling of a unit normal until it falls inside two standard deviations.
+    do z = boxMuller(1 - r(), r())[0];
     while (Math.abs(z) > 2);
     out[i] = z * std;
   }

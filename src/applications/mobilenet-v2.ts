@@ -2,8 +2,7 @@
 // ImageNet-pretrained ../shared/weights/mobilenet_v2_1.0_224.onnx: NCHW input in [-1, 1], BN folded into conv
 // biases, Clip(0, 6) activations, a 1x1-conv 1001-class softmax head), as a model that takes NHWC pixels in 0..255.
 
-import { resolve } from 'node:path';
-import { OnnxError, denseKernel } from '../io/onnx/index.js';
+import { OnnxError, denseKernel, type OnnxSource } from '../io/onnx/index.js';
 import { input, layers, type ActivationName, type InitializerName, type SymbolicTensor } from '../nn/index.js';
 import { Model } from '../train/model.js';
 import { loadConvs, loadDense, type ConvTarget } from './load-weights.js';
@@ -15,8 +14,8 @@ export const MOBILENET_V2_WEIGHTS = '../shared/weights/mobilenet_v2_1.0_224.onnx
 
 /** Options of mobileNetV2 (Keras' names). */
 export interface MobileNetV2Options {
-  /** An ONNX MobileNetV2 file (default MOBILENET_V2_WEIGHTS), or null for fresh Glorot-uniform weights. */
-  weights?: string | null;
+  /** An ONNX MobileNetV2 file: a path (Node; default MOBILENET_V2_WEIGHTS) or its bytes; null for fresh Glorot-uniform weights. */
+  weights?: OnnxSource | null;
   /** Keep global average pooling and the predictions layer (default false: the model ends at out_relu). */
   includeTop?: boolean;
   /** [height, width, 3]; default the file's input size, else [224, 224, 3]. */
@@ -114,7 +113,7 @@ export function mobileNetV2(options: MobileNetV2Options = {}): Model {
       rescale: { scale: 1 / 127.5, offset: -1 }, kernelInitializer: 'glorotUniform',
     });
   }
-  const plan = readOnnxPlan(resolve(weights), 'MobileNetV2');
+  const plan = readOnnxPlan(weights, 'MobileNetV2');
   const file = plan.model.file;
   const targets = mobileNetV2Convs();
   // NOTE: TFLite-derived files classify with a 1x1 Conv on the pooled features: one Conv more than the body.

@@ -4,8 +4,8 @@
 // Transposes, explicit Pad nodes).
 
 import {
-  NodeAttributes, OnnxError, denseKernel, foldConstants, readOnnxFile,
-  type Dim, type OnnxModel, type OnnxNode, type OnnxTensor, type Weight,
+  NodeAttributes, OnnxError, denseKernel, foldConstants, loadOnnxModel,
+  type Dim, type OnnxModel, type OnnxNode, type OnnxSource, type OnnxTensor, type Weight,
 } from '../io/onnx/index.js';
 import type { Pads } from './padding.js';
 
@@ -58,9 +58,9 @@ const CNN_OPS = new Set([
 ]);
 const PASS_THROUGH = new Set(['Identity', 'Dropout']);
 
-/** Reads `path` and extracts its plan; every problem is an OnnxError naming the file and node. */
-export function readOnnxPlan(path: string, what: string): OnnxPlan {
-  const model = readOnnxFile(path);
+/** Reads the file (path or bytes) and extracts its plan; every problem is an OnnxError naming the file and node. */
+export function readOnnxPlan(source: OnnxSource, what: string): OnnxPlan {
+  const model = loadOnnxModel(source);
   const folded = foldConstants(model);
   const { nodes, initializers } = folded.graph;
   const g = new GraphIndex(model, nodes, initializers, folded.shapes);

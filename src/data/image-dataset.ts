@@ -1,10 +1,13 @@
-// imageDatasetFromDirectory: Keras' image_dataset_from_directory on sharp decoding, with one batch of prefetch.
+// imageDatasetFromDirectory (Keras' image_dataset_from_directory) and imageDatasetFromFiles (the same over File
+// lists or URLs, for browsers): decoded, resized, shuffled, batched GPU tensors with one batch of prefetch.
 
 import type { Device } from '../gpu/device.js';
 import { getDevice } from '../tensor/engine.js';
-import { rng, Tensor } from '../tensor/tensor.js';
+import { fmix32, rng } from '../tensor/random.js';
+import { Tensor } from '../tensor/tensor.js';
 import { Dataset, type DatasetSource } from './dataset.js';
-import { checkInterpolation, decodeImage, type DecodeOptions } from './decode.js';
+import type { ImageSource } from '../platform/platform.js';
+import { checkInterpolation, decodeImage, imageLabel, type DecodeOptions } from './decode.js';
 import { indexImageFolder } from './image-folder.js';
 
 const OP = 'imageDatasetFromDirectory';
@@ -73,10 +76,7 @@ function warnOnce(path: string, err: unknown): void {
 
 /** A 32-bit seed for epoch `epoch` of a dataset seeded with `seed` (murmur3 finalizer). */
 function epochSeed(seed: number, epoch: number): number {
-  let h = (seed ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  return fmix32((seed ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0);
 }
 
 function shuffleInPlace<T>(items: T[], random: () => number): T[] {
@@ -92,7 +92,7 @@ class ImageBatchSource implements DatasetSource<ImageBatch> {
   private readonly bad = new Set<number>();
 
   constructor(
-    private readonly paths: readonly string[],
+    private readonly paths: readonly ImageSource[],
     private readonly labels: readonly number[],
     readonly classNames: readonly string[],
     private readonly cfg: SourceConfig,
@@ -104,7 +104,7 @@ class ImageBatchSource implements DatasetSource<ImageBatch> {
   }
 
   get filePaths(): readonly string[] {
-    return this.paths;
+    return this.paths.map(imageLabel);
   }
 
   cached(): DatasetSource<ImageBatch> {
@@ -129,7 +129,7 @@ class ImageBatchSource implements DatasetSource<ImageBatch> {
       return p;
     } catch (err) {
       this.bad.add(i);
-      warnOnce(this.paths[i]!, err);
+      warnOnce(imageLabel(this.paths[i]!), err);
       return null;
     }
   }
@@ -187,34 +187,35 @@ class ImageBatchSource implements DatasetSource<ImageBatch> {
   }
 }
 
-function checkOptions(o: ImageDatasetOptions): void {
+function checkOptions(op: string, o: ImageDatasetOptions): void {
   const [h, w] = o.imageSize ?? [256, 256];
   if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1) {
-    throw new Error(`Graft ${OP}: imageSize must be two positive integers [height, width], got ${JSON.stringify(o.imageSize)}`);
+    throw new Error(`Graft ${op}: imageSize must be two positive integers [height, width], got ${JSON.stringify(o.imageSize)}`);
   }
   const bs = o.batchSize ?? 32;
-  if (!Number.isInteger(bs) || bs < 1) throw new Error(`Graft ${OP}: batchSize must be a positive integer, got ${bs}`);
+  if (!Number.isInteger(bs) || bs < 1) throw new Error(`Graft ${op}: batchSize must be a positive integer, got ${bs}`);
   if (o.labelMode && !['int', 'categorical', 'binary'].includes(o.labelMode)) {
-    throw new Error(`Graft ${OP}: labelMode must be 'int', 'categorical' or 'binary', got '${o.labelMode}'`);
+    throw new Error(`Graft ${op}: labelMode must be 'int', 'categorical' or 'binary', got '${o.labelMode}'`);
   }
   checkInterpolation(OP, o.interpolation ?? 'bilinear');
   const split = o.validationSplit;
-  if (split !== undefined && !(split > 0 && split < 1)) throw new Error(`Graft ${OP}: validationSplit must be in (0, 1), got ${split}`);
+  if (split !== undefined && !(split > 0 && split < 1)) throw new Error(`Graft ${op}: validationSplit must be in (0, 1), got ${split}`);
   if ((split !== undefined) !== (o.subset !== undefined)) {
-    throw new Error(`Graft ${OP}: validationSplit and subset go together (got validationSplit ${split}, subset ${o.subset})`);
+    throw new Error(`Graft ${op}: validationSplit and subset go together (got validationSplit ${split}, subset ${o.subset})`);
   }
   if (o.subset && !['training', 'validation', 'both'].includes(o.subset)) {
-    throw new Error(`Graft ${OP}: subset must be 'training', 'validation' or 'both', got '${o.subset}'`);
+    throw new Error(`Graft ${op}: subset must be 'training', 'validation' or 'both', got '${o.subset}'`);
   }
   if (split !== undefined && (o.shuffle ?? true) && o.seed === undefined) {
-    throw new Error(`Graft ${OP}: validationSplit with shuffling needs a seed, so that training and validation never overlap`);
+    throw new Error(`Graft ${op}: validationSplit with shuffling needs a seed, so that training and validation never overlap`);
   }
 }
 
 /**
  * Builds a dataset of `{x, y}` batches from a class-folder tree (`dir/<class>/<images>`), like Keras'
- * image_dataset_from_directory: labels index the sorted class folder names; images are decoded with sharp, made RGB
- * and resized (stretched unless cropToAspectRatio or padToAspectRatio); x keeps 0..255 values.
+ * image_dataset_from_directory: labels index the sorted class folder names; images are decoded, made RGB and resized
+ * (stretched unless cropToAspectRatio or padToAspectRatio); x keeps 0..255 values. In a browser `dir` is an OPFS
+ * folder (use imageDatasetFromFiles for picked files or URLs).
  * Unreadable or corrupt images are reported once by path and skipped. Throws naming the path when the folder is
  * missing or holds no images.
  * Porting note: shuffling is a full per-epoch permutation (tf.data uses a buffer of 8 batches), so the same seed
@@ -226,17 +227,62 @@ export async function imageDatasetFromDirectory(
   dir: string,
   options: ImageDatasetOptions = {},
 ): Promise<Dataset<ImageBatch> | [Dataset<ImageBatch>, Dataset<ImageBatch>]> {
-  checkOptions(options);
+  checkOptions(OP, options);
   const index = await indexImageFolder(OP, dir, { classNames: options.classNames, followLinks: options.followLinks });
+  return buildDataset(OP, { sources: index.paths, labels: index.labels, classNames: index.classNames }, options, dir);
+}
+
+/** One image of imageDatasetFromFiles: its bytes' source and its class name. */
+export interface LabeledImage {
+  /** A File/Blob, a URL, a path in the platform's file store, or encoded bytes. */
+  source: ImageSource;
+  /** Class name (the folder name in imageDatasetFromDirectory). */
+  label: string;
+}
+
+/**
+ * imageDatasetFromDirectory's batches from a list of images with class names (files picked or dropped in a page,
+ * URLs, OPFS paths). The class names are sorted as folder names are, unless options.classNames fixes them; the
+ * images keep the list's order before shuffling (list them as the folder order to match imageDatasetFromDirectory).
+ */
+export function imageDatasetFromFiles(images: readonly LabeledImage[], options: ImageDatasetOptions & { subset: 'both' }): Promise<[Dataset<ImageBatch>, Dataset<ImageBatch>]>;
+export function imageDatasetFromFiles(images: readonly LabeledImage[], options?: ImageDatasetOptions): Promise<Dataset<ImageBatch>>;
+export async function imageDatasetFromFiles(
+  images: readonly LabeledImage[],
+  options: ImageDatasetOptions = {},
+): Promise<Dataset<ImageBatch> | [Dataset<ImageBatch>, Dataset<ImageBatch>]> {
+  const op = 'imageDatasetFromFiles';
+  checkOptions(op, options);
+  if (images.length === 0) throw new Error(`Graft ${op}: no images given`);
+  const found = [...new Set(images.map((i) => i.label))].sort();
+  const classNames = options.classNames ? [...options.classNames] : found;
+  const missing = found.filter((c) => !classNames.includes(c));
+  if (missing.length > 0) throw new Error(`Graft ${op}: images labelled ${missing.join(', ')}, which are not in classNames (${classNames.join(', ')})`);
+  const labels = images.map((i) => classNames.indexOf(i.label));
+  return buildDataset(op, { sources: images.map((i) => i.source), labels, classNames }, options, `${images.length} images`);
+}
+
+interface SourceIndex {
+  sources: ImageSource[];
+  labels: number[];
+  classNames: string[];
+}
+
+function buildDataset(
+  op: string,
+  index: SourceIndex,
+  options: ImageDatasetOptions,
+  where: string,
+): Dataset<ImageBatch> | [Dataset<ImageBatch>, Dataset<ImageBatch>] {
   const verbose = options.verbose ?? true;
   const labelMode = options.labelMode ?? 'int';
   if (labelMode === 'binary' && index.classNames.length !== 2) {
-    throw new Error(`Graft ${OP}: labelMode 'binary' needs exactly 2 classes, ${dir} has ${index.classNames.length}`);
+    throw new Error(`Graft ${op}: labelMode 'binary' needs exactly 2 classes, ${where} has ${index.classNames.length}`);
   }
-  if (verbose) console.log(`Found ${index.paths.length} files belonging to ${index.classNames.length} classes.`);
+  if (verbose) console.log(`Found ${index.sources.length} files belonging to ${index.classNames.length} classes.`);
   const shuffle = options.shuffle ?? true;
   const seed = options.seed ?? Math.floor(Math.random() * 1e6);
-  const order = [...index.paths.keys()];
+  const order = [...index.sources.keys()];
   if (shuffle) shuffleInPlace(order, rng(seed));
   const [height, width] = options.imageSize ?? [256, 256];
   const cfg: SourceConfig = {
@@ -244,9 +290,9 @@ export async function imageDatasetFromDirectory(
     decode: { interpolation: options.interpolation, cropToAspectRatio: options.cropToAspectRatio, padToAspectRatio: options.padToAspectRatio },
   };
   const make = (idx: number[], subsetCfg: SourceConfig, name: string) => {
-    if (idx.length === 0) throw new Error(`Graft ${OP}: validationSplit ${options.validationSplit} leaves no ${name} images out of ${index.paths.length} in ${dir}`);
+    if (idx.length === 0) throw new Error(`Graft ${op}: validationSplit ${options.validationSplit} leaves no ${name} images out of ${index.sources.length} in ${where}`);
     if (verbose && options.subset) console.log(`Using ${idx.length} files for ${name}.`);
-    const source = new ImageBatchSource(idx.map((i) => index.paths[i]!), idx.map((i) => index.labels[i]!), index.classNames, subsetCfg, null);
+    const source = new ImageBatchSource(idx.map((i) => index.sources[i]!), idx.map((i) => index.labels[i]!), index.classNames, subsetCfg, null);
     return new Dataset<ImageBatch>(source);
   };
   if (!options.subset) return make(order, cfg, 'training');

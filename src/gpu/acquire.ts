@@ -1,19 +1,25 @@
-// Finds a WebGPU implementation: `navigator.gpu` in browsers, Dawn (`webgpu` npm package) in Node.
+// Finds a WebGPU adapter through the platform's GPU entry object (navigator.gpu in browsers, Dawn in Node).
+
+import { platform } from '../platform/platform.js';
 
 /** Thrown when no WebGPU adapter can be found; the message says how to get one. */
 export class NoAdapterError extends Error {
   constructor(detail: string) {
-    super(
-      `Graft: no WebGPU adapter found (${detail}).\n` +
-        `On Linux without a GPU, install Mesa's software Vulkan driver (lavapipe) from bookworm-backports:\n` +
-        `  sed -n '1,/^$/p' /etc/apt/sources.list.d/debian.sources | grep -v '^#' \\\n` +
-        `    | sed 's/^Suites: .*/Suites: bookworm-backports/' > /etc/apt/sources.list.d/backports.sources\n` +
-        `  apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers\n` +
-        `or run \`npm run preflight\` as root, which does this for you.`,
-    );
+    super(`Graft: no WebGPU adapter found (${detail}).\n${platform().name === 'browser' ? BROWSER_STEPS : NODE_STEPS}`);
     this.name = 'NoAdapterError';
   }
 }
+
+const NODE_STEPS =
+  `On Linux without a GPU, install Mesa's software Vulkan driver (lavapipe) from bookworm-backports:\n` +
+  `  sed -n '1,/^$/p' /etc/apt/sources.list.d/debian.sources | grep -v '^#' \\\n` +
+  `    | sed 's/^Suites: .*/Suites: bookworm-backports/' > /etc/apt/sources.list.d/backports.sources\n` +
+  `  apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers\n` +
+  `or run \`npm run preflight\` as root, which does this for you.`;
+
+const BROWSER_STEPS =
+  'Use Chrome or Edge 113+ (or Chromium with --enable-unsafe-webgpu); on Linux also --enable-features=Vulkan. ' +
+  'The page must be served from https:// or http://localhost (WebGPU needs a secure context).';
 
 /** The GPU entry object plus the adapter it gave. */
 export interface AcquiredAdapter {
@@ -25,28 +31,13 @@ export interface AcquiredAdapter {
 // NOTE: a module-level reference, because callers may drop the Device but keep tensors alive.
 const keepAlive: GPU[] = [];
 
-async function nodeGpu(): Promise<GPU> {
-  const modName = 'webgpu';
-  // NOTE: the module name is in a variable so browser bundlers do not try to resolve the Node addon.
-  const mod = (await import(/* @vite-ignore */ modName)) as { create: (flags: string[]) => GPU };
-  if (typeof process !== 'undefined' && process.platform === 'linux' && !process.env['XDG_RUNTIME_DIR']) {
-    process.env['XDG_RUNTIME_DIR'] = '/tmp'; // NOTE: silences Mesa's warning about a missing runtime dir
-  }
-  return mod.create([]);
-}
-
 /** Returns a WebGPU adapter or throws NoAdapterError with the steps to get one. */
 export async function acquireAdapter(powerPreference: GPUPowerPreference = 'high-performance'): Promise<AcquiredAdapter> {
-  let gpu: GPU | undefined;
-  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  if (nav?.gpu) {
-    gpu = nav.gpu;
-  } else {
-    try {
-      gpu = await nodeGpu();
-    } catch (e) {
-      throw new NoAdapterError(`could not load the 'webgpu' package: ${(e as Error).message}`);
-    }
+  let gpu: GPU;
+  try {
+    gpu = await platform().gpu();
+  } catch (e) {
+    throw new NoAdapterError((e as Error).message);
   }
   keepAlive.push(gpu);
   const adapter = await gpu.requestAdapter({ powerPreference });

@@ -3,7 +3,7 @@
 import { acquireAdapter } from './acquire.js';
 import { BufferPool, ReadbackPool, type PoolStats } from './buffer-pool.js';
 import type { Kernel } from './kernel.js';
-import { initShaderLoader, shaderSource } from './shader-source.js';
+import { shaderSource } from './shader-source.js';
 
 /** Options for createDevice. */
 export interface DeviceOptions {
@@ -279,7 +279,6 @@ export class Device {
 
 /** Creates a Device with limits fitted to the adapter. */
 export async function createDevice(options: DeviceOptions = {}): Promise<Device> {
-  await initShaderLoader();
   const { gpu, adapter } = await acquireAdapter(options.powerPreference);
   const a = adapter.limits;
   const requiredLimits: Record<string, number> = {

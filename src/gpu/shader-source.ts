@@ -1,5 +1,7 @@
-// Loads WGSL from `shaders/`: from disk in Node, from registered or fetched text in browsers.
+// WGSL text of `shaders/`: registered or fetched text, else the platform's (read from disk in Node, inlined in the
+// browser build).
 
+import { platform } from '../platform/platform.js';
 import type { ShaderFile } from './kernel.js';
 
 const sources = new Map<ShaderFile, string>();
@@ -8,20 +10,6 @@ const sources = new Map<ShaderFile, string>();
 export function registerShaderSource(file: ShaderFile, code: string): void {
   sources.set(file, code);
 }
-
-type NodeFs = { readFileSync: (p: URL, enc: 'utf8') => string; existsSync: (p: URL) => boolean };
-let fsModule: NodeFs | null | undefined;
-
-/** Loads `node:fs` once in Node; null in browsers. */
-export async function initShaderLoader(): Promise<void> {
-  if (fsModule !== undefined) return;
-  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
-  const name = 'node:fs';
-  fsModule = isNode ? ((await import(/* @vite-ignore */ name)) as NodeFs) : null;
-}
-
-// NOTE: from src/gpu/ (tsx, vitest) the shaders are two levels up; from dist/src/gpu/ three.
-const candidates = ['../../shaders/', '../../../shaders/'];
 
 // NOTE: WGSL has no includes; a line `//! include NAME` is replaced by shaders/NAME.wgsl (once per module), so
 // helpers shared by several kernel families (the conv activation epilogue) live in one file.
@@ -40,18 +28,12 @@ export function shaderSource(file: ShaderFile): string {
 function rawSource(file: ShaderFile): string {
   const cached = sources.get(file);
   if (cached !== undefined) return cached;
-  if (!fsModule) {
-    throw new Error(`Graft: WGSL for '${file}' is not loaded; in a browser call loadShaders(baseUrl) or registerShaderSource()`);
+  const code = platform().shaderSource(file);
+  if (code === undefined) {
+    throw new Error(`Graft: WGSL for '${file}' is not available; in a browser without the bundled build call loadShaders(baseUrl, files) or registerShaderSource()`);
   }
-  for (const dir of candidates) {
-    const url = new URL(`${dir}${file}.wgsl`, import.meta.url);
-    if (fsModule.existsSync(url)) {
-      const code = fsModule.readFileSync(url, 'utf8');
-      sources.set(file, code);
-      return code;
-    }
-  }
-  throw new Error(`Graft: shaders/${file}.wgsl not found next to the Graft package`);
+  sources.set(file, code);
+  return code;
 }
 
 /** Browsers: fetches every shader file from `baseUrl` (the package's `shaders/` folder as served), includes too. */

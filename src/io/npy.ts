@@ -2,8 +2,7 @@
 // arrays in C order. Reading checks every header field and that the data holds exactly the elements the shape
 // claims, so a bad or hostile file is a clear error, never a huge allocation.
 
-import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from './atomic-write.js';
+import { platform } from '../platform/platform.js';
 
 /** Element types read and written. */
 export type NpyDType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool';
@@ -82,17 +81,6 @@ export function parseNpy(bytes: Uint8Array, file = '<bytes>'): NpyArray {
   return { dtype: kind.dtype, shape, data };
 }
 
-/** Reads a .npy file. */
-export function readNpy(path: string): NpyArray {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new NpyError(path, `cannot be read: ${(e as Error).message}`);
-  }
-  return parseNpy(bytes, path);
-}
-
 /** Encodes an array as .npy bytes (version 1.0 header, or 2.0 when the header needs it). */
 export function encodeNpy(a: NpyArray): Uint8Array {
   const count = a.shape.reduce((p, d) => p * d, 1);
@@ -117,9 +105,9 @@ export function encodeNpy(a: NpyArray): Uint8Array {
   return out;
 }
 
-/** Writes an array to a .npy file (atomically). */
+/** Writes an array to a .npy file (atomically; OPFS in a browser). */
 export function writeNpy(path: string, a: NpyArray): Promise<void> {
-  return writeFileAtomic(path, encodeNpy(a));
+  return platform().files.writeFileAtomic(path, encodeNpy(a));
 }
 
 /** The array as float32 values (int64 converted; values beyond 2^24 lose precision as in NumPy's astype). */

@@ -1,10 +1,10 @@
 // Safetensors files: 8-byte little-endian header size, a JSON header, then the tensor bytes. Reads treat files as untrusted.
 
-import { open } from 'node:fs/promises';
 import type { Device } from '../gpu/device.js';
 import { getDevice } from '../tensor/engine.js';
 import { Tensor } from '../tensor/tensor.js';
-import { writeFileAtomic, type AtomicWriteOptions } from './atomic-write.js';
+import { platform } from '../platform/platform.js';
+import { readBytes, sourceLabel, type ByteSource } from './bytes.js';
 
 /** The element types Graft reads and writes. */
 export type SafetensorsDType = 'F32' | 'I32' | 'I64' | 'F16';
@@ -92,14 +92,9 @@ export function encodeSafetensors(entries: readonly SafetensorsEntry[], metadata
   return out;
 }
 
-/** Writes a safetensors file atomically (temp file + fsync + rename). */
-export async function writeSafetensors(
-  path: string,
-  tensors: readonly SafetensorsEntry[],
-  metadata: Record<string, string> = {},
-  options: AtomicWriteOptions = {},
-): Promise<void> {
-  await writeFileAtomic(path, encodeSafetensors(tensors, metadata, path), options);
+/** Writes a safetensors file atomically (temp file + flush + rename; OPFS in a browser). */
+export async function writeSafetensors(path: string, tensors: readonly SafetensorsEntry[], metadata: Record<string, string> = {}): Promise<void> {
+  await platform().files.writeFileAtomic(path, encodeSafetensors(tensors, metadata, path));
 }
 
 /** Validates the 8-byte prefix against the file size; returns the header length. */
@@ -200,27 +195,10 @@ export function decodeSafetensors(bytes: Uint8Array, label = 'safetensors'): Saf
   return { tensors, metadata };
 }
 
-/** Reads and validates a safetensors file; the header size is checked against the file size before anything is allocated. */
-export async function readSafetensors(path: string): Promise<SafetensorsFile> {
-  const fh = await open(path, 'r');
-  try {
-    const size = (await fh.stat()).size;
-    const prefix = new Uint8Array(8);
-    if (size >= 8) await fh.read(prefix, 0, 8, 0);
-    const n = headerLength(prefix, size, path);
-    const bytes = new Uint8Array(size);
-    bytes.set(prefix, 0);
-    let off = 8;
-    while (off < size) {
-      const { bytesRead } = await fh.read(bytes, off, size - off, off);
-      if (bytesRead === 0) fail(path, `file shrank while reading (got ${off} of ${size} bytes)`);
-      off += bytesRead;
-    }
-    if (n > size - 8) fail(path, 'header size changed while reading');
-    return decodeSafetensors(bytes, path);
-  } finally {
-    await fh.close();
-  }
+/** Reads and validates a safetensors file (a path, URL, Blob or bytes: see readBytes). */
+export async function readSafetensors(source: ByteSource): Promise<SafetensorsFile> {
+  const label = sourceLabel(source);
+  return decodeSafetensors(await readBytes(source, { what: 'safetensors' }), label);
 }
 
 /** Half-precision bits to a number. */
@@ -238,7 +216,6 @@ export async function saveTensors(
   path: string,
   tensors: Record<string, Tensor>,
   metadata: Record<string, string> = {},
-  options: AtomicWriteOptions = {},
 ): Promise<void> {
   const names = Object.keys(tensors);
   const datas = await Promise.all(names.map((n) => tensors[n]!.data()));
@@ -246,12 +223,13 @@ export async function saveTensors(
     const t = tensors[name]!;
     return { name, shape: t.shape, dtype: t.dtype === 'int32' ? 'I32' : 'F32', data: datas[i]! };
   });
-  await writeSafetensors(path, entries, metadata, options);
+  await writeSafetensors(path, entries, metadata);
 }
 
 /** Loads a safetensors file into new GPU tensors: F32/F16 become float32, I32/I64 int32 (I64 must fit). */
-export async function loadTensors(path: string, device: Device = getDevice()): Promise<{ tensors: Record<string, Tensor>; metadata: Record<string, string> }> {
+export async function loadTensors(path: ByteSource, device: Device = getDevice()): Promise<{ tensors: Record<string, Tensor>; metadata: Record<string, string> }> {
   const file = await readSafetensors(path);
+  const label = sourceLabel(path);
   const tensors: Record<string, Tensor> = {};
   try {
     for (const [name, t] of file.tensors) {
@@ -260,7 +238,7 @@ export async function loadTensors(path: string, device: Device = getDevice()): P
         values = new Int32Array(t.data.length);
         for (let i = 0; i < t.data.length; i++) {
           const v = t.data[i]!;
-          if (v > 2147483647n || v < -2147483648n) fail(path, `I64 tensor '${name}' holds ${v}, outside the int32 range`);
+          if (v > 2147483647n || v < -2147483648n) fail(label, `I64 tensor '${name}' holds ${v}, outside the int32 range`);
           values[i] = Number(v);
         }
       } else if (t.data instanceof Uint16Array) {

@@ -5,10 +5,10 @@
 import { isGradEnabled } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
-import { Layer, type CallContext, type LayerArgs, type LayerConfig } from './layer.js';
+import { Layer, SymbolicTensor, type CallContext, type LayerArgs, type LayerConfig, type Node } from './layer.js';
 import { InputLayer } from './layers/input.js';
 import { deserializeLayer, registerLayer } from './registry.js';
-import { formatSymbolic, shapeFits, type Node, type Shape, SymbolicTensor } from './symbolic.js';
+import { formatSymbolic, shapeFits, type Shape } from './symbolic.js';
 import { summaryText } from './summary.js';
 import type { Variable } from './variable.js';
 

@@ -3,7 +3,8 @@
 export * as layers from './factories.js';
 export { Layer, type LayerArgs, type CallContext, type ApplyOptions, type LayerConfig } from './layer.js';
 export { Functional, type FunctionalArgs, type SequentialArgs } from './functional.js';
-export { SymbolicTensor, Node as GraphNode, type Shape } from './symbolic.js';
+export { SymbolicTensor, Node as GraphNode } from './layer.js';
+export type { Shape } from './symbolic.js';
 export { Variable } from './variable.js';
 export { input, InputLayer, type InputArgs } from './layers/input.js';
 export { Dense, type DenseArgs } from './layers/dense.js';

@@ -1,10 +1,10 @@
 // The Layer base class: build -> addWeight, call, computeOutputShape, getConfig, trainable, and apply() on
-// symbolic tensors (graph building) or real ones (eager).
+// symbolic tensors (graph building) or real ones (eager); with the symbolic tensors and nodes that apply() creates.
 
 import { Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { initialize, type InitializerName } from './initializers.js';
-import { Node, SymbolicTensor, formatSymbolic, type Shape } from './symbolic.js';
+import { formatSymbolic, type Shape } from './symbolic.js';
 import { Variable } from './variable.js';
 
 /** Options every layer takes. */
@@ -238,4 +238,42 @@ export function oneShape(layer: Layer, s: Shape | Shape[]): Shape {
 export function shapeError(layer: Layer, what: string, got: readonly number[] | Shape): Error {
   const g = got.some((d) => d === null) ? formatSymbolic(got as Shape) : formatShape(got as number[]);
   return new Error(`Graft ${layer.className} '${layer.name}': ${what}, got input ${g}`);
+}
+
+let nextNodeId = 0;
+
+/** One application of a layer to symbolic inputs. */
+export class Node {
+  /** Creation order; a node is always created after the nodes of its inputs, so ids are a topological order. */
+  readonly id = nextNodeId++;
+  outputs: SymbolicTensor[] = [];
+
+  constructor(
+    readonly layer: Layer,
+    readonly inputs: SymbolicTensor[],
+    /** Whether the layer received an array (multi-input layers like add) rather than one tensor. */
+    readonly multiInput: boolean,
+    /** `training` given at apply time: pins this call's mode (e.g. a base applied with `{training: false}`). */
+    readonly training: boolean | undefined,
+  ) {}
+}
+
+/** A placeholder for a tensor in a graph under construction: what `input()` and `layer.apply(symbolic)` return. */
+export class SymbolicTensor {
+  constructor(
+    readonly shape: Shape,
+    readonly dtype: 'float32' | 'int32',
+    /** The node that produces this tensor. */
+    readonly node: Node,
+    /** Which of the node's outputs this is. */
+    readonly index: number,
+  ) {}
+
+  get name(): string {
+    return this.node.outputs.length > 1 ? `${this.node.layer.name}:${this.index}` : this.node.layer.name;
+  }
+
+  toString(): string {
+    return `SymbolicTensor(${formatSymbolic(this.shape)}, from '${this.name}')`;
+  }
 }

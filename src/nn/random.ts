@@ -1,6 +1,8 @@
 // The seeded random stream behind initializers, dropout masks, augmentation seeds and shuffling.
 // Its state is part of a full checkpoint, so a resumed run draws the same numbers as an uninterrupted one.
 
+import { mulberry32Advance, mulberry32Float } from '../tensor/random.js';
+
 let state = 0x9e3779b9 >>> 0;
 
 /** Reseeds the stream (like keras.utils.set_random_seed). */
@@ -20,11 +22,8 @@ export function setRngState(s: number): void {
 
 /** Next float in [0, 1) (mulberry32 step). */
 export function nextRandom(): number {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  state = mulberry32Advance(state);
+  return mulberry32Float(state);
 }
 
 /** A fresh 31-bit seed drawn from the stream (for ops and initializers that take a seed). */

@@ -1,7 +1,23 @@
 // The text of model.summary(): Keras' table of layers, output shapes and parameter counts.
 
-import type { Functional } from './functional.js';
 import type { Shape } from './symbolic.js';
+
+/** What the summary reads of a model (a Functional): kept structural so summary.ts need not import it. */
+export interface SummarizedModel {
+  readonly name: string;
+  readonly layers: readonly SummarizedLayer[];
+  /** Output shapes of each application of `layer` in the model's graph. */
+  outputShapesOf(layer: SummarizedLayer): Shape[];
+  readonly weights: readonly { value: { size: number } }[];
+  readonly trainableWeights: readonly { value: { size: number } }[];
+}
+
+/** What the summary reads of one layer. */
+export interface SummarizedLayer {
+  readonly name: string;
+  readonly className: string;
+  countParams(): number;
+}
 
 const WIDTHS = [34, 26, 12];
 
@@ -13,12 +29,12 @@ function kerasShape(s: Shape): string {
   return `(${s.map((d) => (d === null ? 'None' : String(d))).join(', ')}${s.length === 1 ? ',' : ''})`;
 }
 
-function count(ws: { value: { size: number } }[]): number {
+function count(ws: readonly { value: { size: number } }[]): number {
   return ws.reduce((n, w) => n + w.value.size, 0);
 }
 
 /** Builds the summary table of `model`. */
-export function summaryText(model: Functional): string {
+export function summaryText(model: SummarizedModel): string {
   const width = WIDTHS.reduce((a, b) => a + b + 1, -1);
   const lines = [`Model: "${model.name}"`, '_'.repeat(width), row(['Layer (type)', 'Output Shape', 'Param #']), '='.repeat(width)];
   for (const layer of model.layers) {

@@ -2,7 +2,7 @@
 // Every transform is Keras' 8-vector [a0,a1,a2,b0,b1,b2,c0,c1] mapping an output pixel (col, row) to the input point
 // ((a0*col + a1*row + a2) / k, (b0*col + b1*row + b2) / k), k = c0*col + c1*row + 1 (ImageProjectiveTransformV3).
 
-import { rng } from '../tensor/tensor.js';
+import { fmix32, rng } from '../tensor/random.js';
 
 /** A random factor: a number f means [-f, f] (contrast: [f, f]); a pair is [lower, upper]. */
 export type AugmentFactor = number | readonly [number, number];
@@ -26,10 +26,7 @@ export function randomStream(src: AugmentRandomSource): () => number {
 
 /** Mixes a base seed and a counter into a new 32-bit seed (splitmix-style), e.g. one seed per training step. */
 export function deriveSeed(seed: number, counter: number): number {
-  let z = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul((counter >>> 0) + 0x7f4a7c15, 0x85ebca6b)) >>> 0;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-  return (z ^ (z >>> 16)) >>> 0;
+  return fmix32((Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul((counter >>> 0) + 0x7f4a7c15, 0x85ebca6b)) >>> 0);
 }
 
 /** Resolves a symmetric-by-default factor to [lower, upper]; throws naming the op when lower > upper. */

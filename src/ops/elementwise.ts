@@ -2,9 +2,9 @@
 
 import { defineKernel, grid } from '../gpu/kernel.js';
 import { Uniforms } from '../gpu/uniforms.js';
-import { recordOp, Tensor } from '../tensor/tensor.js';
+import { recordOp, setGradOps, Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, broadcastStrides, checkRank, shapesEqual } from '../tensor/shape.js';
-import { sumToShape } from './reduce.js';
+import { sumToShape } from './reduce-kernel.js';
 import { checkFloat } from './checks.js';
 
 const WG = 64;
@@ -311,3 +311,6 @@ export const less = compare('less');
 export const lessEqual = compare('lessEqual');
 export const greater = compare('greater');
 export const greaterEqual = compare('greaterEqual');
+
+// NOTE: registered here, beside the kernels, so that any op module importing elementwise can backpropagate.
+setGradOps({ add: (a, b) => mapBinary(a, b, 'add'), onesLike: (t) => fullLike(t, 1) });

@@ -1,16 +1,8 @@
 // Every op, forward and backward; see src/reference/ for the float64 oracle of each.
 
-import { setAutogradOps } from '../tensor/autograd.js';
-import { fullLike, mapBinary } from './elementwise.js';
-
 export * from './elementwise.js';
 export * from './reduce.js';
 export * from './reshape.js';
-
-setAutogradOps(
-  (a, b) => mapBinary(a, b, 'add'),
-  (t) => fullLike(t, 1),
-);
 export * from './layout.js';
 export * from './matmul.js';
 export * from './softmax.js';

@@ -1,24 +1,33 @@
 // Reverse-mode autograd over the define-by-run tape recorded by ops.
 
-import { keep, noGrad } from './engine.js';
-import { setBackwardImpl, type Tensor } from './tensor.js';
+import { keep, noGrad, type Tracked } from './engine.js';
 import { formatShape, shapesEqual } from './shape.js';
 
-/** Adds two same-shape gradients; set by the ops layer (which owns the add kernel). */
-let addGrads: ((a: Tensor, b: Tensor) => Tensor) | null = null;
-let onesLike: ((t: Tensor) => Tensor) | null = null;
+/**
+ * What autograd reads and writes of a tensor: tensor.ts's Tensor, kept structural (T is Tensor) so that tensor.ts
+ * can import this file.
+ */
+export interface GradTensor<T extends GradTensor<T>> extends Tracked {
+  readonly shape: readonly number[];
+  readonly size: number;
+  requiresGrad: boolean;
+  grad: T | null;
+  node: { name: string; inputs: T[]; backward: (grad: T, needs: readonly boolean[]) => (T | null)[] } | null;
+  detach(): T;
+}
 
-export function setAutogradOps(add: (a: Tensor, b: Tensor) => Tensor, ones: (t: Tensor) => Tensor): void {
-  addGrads = add;
-  onesLike = ones;
+/** The ops backward needs: same-shape gradient accumulation and the ones seed of a scalar root. */
+export interface BackwardOps<T> {
+  add(a: T, b: T): T;
+  onesLike(t: T): T;
 }
 
 /** Tensors reachable from `root` through recorded nodes, in topological order (inputs first). */
-function topoOrder(root: Tensor): Tensor[] {
-  const order: Tensor[] = [];
-  const seen = new Set<Tensor>();
+function topoOrder<T extends GradTensor<T>>(root: T): T[] {
+  const order: T[] = [];
+  const seen = new Set<T>();
   // NOTE: iterative DFS: EfficientNet-sized graphs overflow a recursive one.
-  const stack: [Tensor, number][] = [[root, 0]];
+  const stack: [T, number][] = [[root, 0]];
   seen.add(root);
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
@@ -41,9 +50,9 @@ function topoOrder(root: Tensor): Tensor[] {
 
 /**
  * Backpropagates from `root`: every leaf that requires grad gets `.grad` (accumulated with any existing one).
- * The tape is consumed: nodes are cleared after use.
+ * The tape is consumed: nodes are cleared after use. `Tensor.backward()` calls this.
  */
-function backward(root: Tensor, seed?: Tensor): void {
+export function backward<T extends GradTensor<T>>(root: T, seed: T | undefined, ops: BackwardOps<T>): void {
   if (!root.requiresGrad) throw new Error(`Graft backward: tensor ${formatShape(root.shape)} does not require grad`);
   if (!seed && root.size !== 1) {
     throw new Error(`Graft backward: a gradient is needed for non-scalar tensor ${formatShape(root.shape)}`);
@@ -53,8 +62,8 @@ function backward(root: Tensor, seed?: Tensor): void {
   }
   noGrad(() => {
     const order = topoOrder(root);
-    const grads = new Map<Tensor, Tensor>();
-    grads.set(root, seed ?? onesLike!(root));
+    const grads = new Map<T, T>();
+    grads.set(root, seed ?? ops.onesLike(root));
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k]!;
       const g = grads.get(t);
@@ -63,7 +72,7 @@ function backward(root: Tensor, seed?: Tensor): void {
       const node = t.node;
       if (!node) {
         // A leaf: accumulate into .grad, outside any tidy scope.
-        const acc = t.grad ? addGrads!(t.grad, g) : g === seed ? g.detach() : g;
+        const acc = t.grad ? ops.add(t.grad, g) : g === seed ? g.detach() : g;
         if (t.grad && t.grad !== acc) {
           t.grad.dispose();
           if (g !== seed) g.dispose();
@@ -73,7 +82,7 @@ function backward(root: Tensor, seed?: Tensor): void {
       }
       const needs = node.inputs.map((x) => x.requiresGrad);
       const inGrads = node.backward(g, needs);
-      const stored = new Set<Tensor>();
+      const stored = new Set<T>();
       node.inputs.forEach((x, i) => {
         let gi = inGrads[i];
         if (!needs[i] || !gi) return;
@@ -85,7 +94,7 @@ function backward(root: Tensor, seed?: Tensor): void {
         }
         const prev = grads.get(x);
         if (prev) {
-          grads.set(x, addGrads!(prev, gi));
+          grads.set(x, ops.add(prev, gi));
           prev.dispose();
           stored.delete(gi);
           if (gi !== g && gi !== seed) gi.dispose();
@@ -100,10 +109,8 @@ function backward(root: Tensor, seed?: Tensor): void {
   });
 }
 
-setBackwardImpl(backward);
-
 /** Clears `.grad` of the given tensors (disposing the gradient buffers). */
-export function zeroGrad(params: Iterable<Tensor>): void {
+export function zeroGrad(params: Iterable<{ grad: { dispose(): void } | null }>): void {
   for (const p of params) {
     p.grad?.dispose();
     p.grad = null;

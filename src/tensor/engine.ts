@@ -1,10 +1,17 @@
 // The current device scope, tidy scopes and grad mode: the little state that eager execution needs.
 
 import { createDevice, type Device, type DeviceOptions } from '../gpu/device.js';
-import type { Tensor } from './tensor.js';
+
+/** What tidy scopes hold: a tensor (tensor.ts), seen only through what disposal needs. */
+export interface Tracked {
+  readonly isDisposed: boolean;
+  dispose(): void;
+}
 
 let current: Device | null = null;
-const scopes: Set<Tensor>[] = [];
+const scopes: Set<Tracked>[] = [];
+// NOTE: every tensor passes through track() at construction, so this set recognizes tensors without importing Tensor.
+const everTracked = new WeakSet<object>();
 let gradEnabled = true;
 
 /** Creates a device (if none is set) and makes it the default for tensor creation. */
@@ -25,28 +32,27 @@ export function getDevice(): Device {
 }
 
 /** Registers a new tensor with the innermost tidy scope. */
-export function track(t: Tensor): void {
+export function track(t: Tracked): void {
+  everTracked.add(t);
   scopes[scopes.length - 1]?.add(t);
 }
 
 /** Removes a tensor from every scope so that no tidy disposes it. */
-export function keep<T extends Tensor>(t: T): T {
+export function keep<T extends Tracked>(t: T): T {
   for (const s of scopes) s.delete(t);
   return t;
 }
 
-type TensorContainer = Tensor | TensorContainer[] | { [k: string]: TensorContainer } | number | string | boolean | null | undefined | void;
+type TensorContainer = Tracked | TensorContainer[] | { [k: string]: TensorContainer } | number | string | boolean | null | undefined | void;
 
-function collect(value: unknown, out: Set<Tensor>, isTensor: (v: unknown) => v is Tensor): void {
-  if (isTensor(value)) out.add(value);
-  else if (Array.isArray(value)) for (const v of value) collect(v, out, isTensor);
-  else if (value && typeof value === 'object') for (const v of Object.values(value)) collect(v, out, isTensor);
+function isTracked(v: unknown): v is Tracked {
+  return typeof v === 'object' && v !== null && everTracked.has(v);
 }
 
-let tensorCheck: ((v: unknown) => v is Tensor) | null = null;
-/** Set by tensor.ts to avoid an import cycle. */
-export function setTensorCheck(fn: (v: unknown) => v is Tensor): void {
-  tensorCheck = fn;
+function collect(value: unknown, out: Set<Tracked>): void {
+  if (isTracked(value)) out.add(value);
+  else if (Array.isArray(value)) for (const v of value) collect(v, out);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) collect(v, out);
 }
 
 /**
@@ -54,7 +60,7 @@ export function setTensorCheck(fn: (v: unknown) => v is Tensor): void {
  * `fn` must be synchronous.
  */
 export function tidy<T extends TensorContainer>(fn: () => T): T {
-  const scope = new Set<Tensor>();
+  const scope = new Set<Tracked>();
   scopes.push(scope);
   let result: T;
   try {
@@ -66,8 +72,8 @@ export function tidy<T extends TensorContainer>(fn: () => T): T {
     throw e;
   }
   scopes.pop();
-  const survivors = new Set<Tensor>();
-  collect(result, survivors, tensorCheck!);
+  const survivors = new Set<Tracked>();
+  collect(result, survivors);
   for (const t of scope) if (!survivors.has(t)) t.dispose();
   // NOTE: returned tensors move to the enclosing scope, so an outer tidy still owns them.
   for (const t of survivors) if (!t.isDisposed) track(t);

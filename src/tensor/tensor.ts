@@ -1,7 +1,9 @@
 // Tensor: a shape, a dtype and a GPU buffer, plus the autograd fields.
 
 import type { Device } from '../gpu/device.js';
-import { getDevice, isGradEnabled, keep, live, setTensorCheck, track } from './engine.js';
+import { backward } from './autograd.js';
+import { getDevice, isGradEnabled, keep, live, track } from './engine.js';
+import { boxMuller, rng } from './random.js';
 import { sizeOf, formatShape } from './shape.js';
 
 export type DType = 'float32' | 'int32';
@@ -107,7 +109,8 @@ export class Tensor {
 
   /** Backpropagates from this tensor; see autograd.ts. */
   backward(grad?: Tensor): void {
-    backwardImpl!(this, grad);
+    if (!gradOps) throw new Error('Graft backward: the ops layer is not loaded; import graft (or src/ops/elementwise.ts)');
+    backward<Tensor>(this, grad, gradOps);
   }
 
   toString(): string {
@@ -115,13 +118,17 @@ export class Tensor {
   }
 }
 
-let backwardImpl: ((t: Tensor, grad?: Tensor) => void) | null = null;
-/** Set by autograd.ts (keeps this file free of an import cycle). */
-export function setBackwardImpl(fn: (t: Tensor, grad?: Tensor) => void): void {
-  backwardImpl = fn;
+/** The two ops backward needs (gradient accumulation, the ones seed); their kernels live in the ops layer. */
+export interface GradOps {
+  add(a: Tensor, b: Tensor): Tensor;
+  onesLike(t: Tensor): Tensor;
 }
 
-setTensorCheck((v: unknown): v is Tensor => v instanceof Tensor);
+let gradOps: GradOps | null = null;
+/** Called by src/ops/elementwise.ts, which owns the add and fill kernels. */
+export function setGradOps(ops: GradOps): void {
+  gradOps = ops;
+}
 
 /** Creates the output tensor of an op and records its tape node when any input requires grad. */
 export function recordOp(out: Tensor, inputs: Tensor[], name: string, backward: TapeNode['backward']): Tensor {
@@ -180,17 +187,7 @@ export function ones(shape: readonly number[], options: CreateOptions = {}): Ten
   return fill(shape, 1, options);
 }
 
-/** Seeded PRNG (mulberry32): reproducible initializers across runs and machines. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 /** Options for random tensors. */
 export interface RandomOptions extends CreateOptions {
@@ -212,12 +209,9 @@ export function randomNormal(shape: readonly number[], mean = 0, stddev = 1, opt
   const n = sizeOf(shape);
   const v = new Float32Array(n);
   for (let i = 0; i < n; i += 2) {
-    // NOTE: Box-Muller; 1 - r() keeps the log argument in (0, 1].
-    const u = 1 - r();
-    const w = r();
-    const rad = Math.sqrt(-2 * Math.log(u));
-    v[i] = mean + stddev * rad * Math.cos(2 * Math.PI * w);
-    if (i + 1 < n) v[i + 1] = mean + stddev * rad * Math.sin(2 * Math.PI * w);
+    const [z0, z1] = boxMuller(1 - r(), r(), mean, stddev);
+    v[i] = z0;
+    if (i + 1 < n) v[i + 1] = z1;
   }
   return tensor(v, shape, options);
 }

@@ -1,8 +1,8 @@
-// The epoch loop behind Model.fit (Keras semantics: epochs run from initialEpoch to epochs - 1; callbacks get
+// The epoch loop behind TrainingModel.fit (Keras semantics: epochs run from initialEpoch to epochs - 1; callbacks get
 // 0-based epoch and batch indices; batch logs are running means over the epoch; validation runs at epoch end).
 
 import type { Tensor } from '../tensor/tensor.js';
-import type { Model } from './model.js';
+import type { TrainingModel } from './training-model.js';
 import { Accumulator, testStep, trainStep, type CompiledState } from './step.js';
 import { CallbackList, History, type Callback, type CallbackHooks, type Logs } from './callbacks/callback.js';
 import { ProgbarLogger } from './callbacks/progbar-logger.js';
@@ -48,7 +48,7 @@ export function sourceOf(what: string, x: Tensor | Dataset, y: Tensor | undefine
 }
 
 /** Runs the loss and metrics over a source in inference mode; one readback at the end. */
-export async function runEvaluation(model: Model, c: Pick<CompiledState, 'loss' | 'metrics'>, source: BatchSource, steps: number | undefined, prefix = ''): Promise<Logs> {
+export async function runEvaluation(model: TrainingModel, c: Pick<CompiledState, 'loss' | 'metrics'>, source: BatchSource, steps: number | undefined, prefix = ''): Promise<Logs> {
   const acc = new Accumulator(['loss', ...c.metrics.map((m) => m.name)]);
   try {
     for await (const b of source.epoch(steps)) {
@@ -65,7 +65,7 @@ export async function runEvaluation(model: Model, c: Pick<CompiledState, 'loss' 
   }
 }
 
-export async function runFit(model: Model, c: CompiledState, source: BatchSource, args: FitArgs): Promise<History> {
+export async function runFit(model: TrainingModel, c: CompiledState, source: BatchSource, args: FitArgs): Promise<History> {
   const epochs = args.epochs ?? 1;
   const initialEpoch = args.initialEpoch ?? 0;
   const verbose = args.verbose ?? 1;

@@ -9,4 +9,5 @@ export * as callbacks from './callbacks/index.js';
 export { Callback, History, type CallbackHooks, type Logs, type CallbackParams } from './callbacks/callback.js';
 export type { Loss, LossName } from './losses.js';
 export type { Metric, MetricName } from './metrics.js';
-export { loadModel, type CheckpointInfo } from '../io/checkpoint.js';
+export { loadModel } from './model.js';
+export type { CheckpointInfo } from './checkpoint.js';

@@ -10,22 +10,18 @@ import type { Variable } from '../nn/variable.js';
 import { adam, adamw, sgd, type Optimizer } from './optimizers/index.js';
 import { getLoss, type Loss, type LossName } from './losses.js';
 import { getMetric, type Metric, type MetricName } from './metrics.js';
-import type { CompiledState } from './step.js';
+import type { CompileArgs, CompiledState, TrainingModel } from './training-model.js';
+
+export type { CompileArgs };
 import type { History, Logs } from './callbacks/callback.js';
 import { isDataset, TensorSource, type Dataset } from './data-adapter.js';
 import { runEvaluation, runFit, sourceOf, type EvaluateArgs, type FitArgs } from './fit-loop.js';
 import {
-  loadCheckpointInto, loadWeightsInto, saveModel, saveWeightsOf, type CheckpointInfo,
-} from '../io/checkpoint.js';
-import type { ExportOptions } from '../io/onnx/export.js';
+  encodeModel, loadCheckpointInto, loadWeightsInto, restoreModel, saveModel, saveWeightsOf, type CheckpointInfo,
+} from './checkpoint.js';
+import type { ByteSource } from '../io/bytes.js';
+import { exportOnnx, exportOnnxBytes, type ExportOptions } from '../io/onnx/export.js';
 
-/** Options of compile(). */
-export interface CompileArgs {
-  /** An optimizer instance, or a name for one with Keras defaults. */
-  optimizer: Optimizer | 'sgd' | 'adam' | 'adamw';
-  loss: LossName | Loss;
-  metrics?: (MetricName | Metric)[];
-}
 
 /** Options of predict(). */
 export interface PredictArgs {
@@ -35,7 +31,7 @@ export interface PredictArgs {
   steps?: number;
 }
 
-export class Model extends Functional {
+export class Model extends Functional implements TrainingModel {
   static override readonly className: string = 'Functional';
   /** Set to true (e.g. by a callback) to stop fit after the current batch. */
   stopTraining = false;
@@ -162,9 +158,12 @@ export class Model extends Functional {
     return saveWeightsOf(this, path);
   }
 
-  /** Loads weights saved by saveWeights/save; every name and shape must match (the first mismatch is named). */
-  loadWeights(path: string): Promise<void> {
-    return loadWeightsInto(this, path);
+  /**
+   * Loads weights saved by saveWeights/save from a path, URL, Blob or bytes; every name and shape must match (the
+   * first mismatch is named).
+   */
+  loadWeights(source: ByteSource): Promise<void> {
+    return loadWeightsInto(this, source);
   }
 
   /**
@@ -175,16 +174,24 @@ export class Model extends Functional {
     return saveModel(this, path);
   }
 
+  /** The file that save() writes, as bytes (for a download, an upload or IndexedDB). */
+  saveBytes(): Promise<Uint8Array> {
+    return encodeModel(this, this.name);
+  }
+
   /** Writes this model as ONNX (NHWC or NCHW input) that onnxruntime runs with the same outputs. */
-  async exportOnnx(path: string, options: ExportOptions = {}): Promise<void> {
-    // NOTE: loaded on first use so that training code does not pull in the protobuf writer.
-    const { exportOnnx } = await import('../io/onnx/export.js');
+  exportOnnx(path: string, options: ExportOptions = {}): Promise<void> {
     return exportOnnx(this, path, options);
   }
 
+  /** This model as ONNX bytes (see exportOnnx). */
+  exportOnnxBytes(options: ExportOptions = {}): Promise<Uint8Array> {
+    return exportOnnxBytes(this, options);
+  }
+
   /** Restores weights, optimizer state (when compiled) and the random stream from a file written by save(). */
-  loadCheckpoint(path: string): Promise<CheckpointInfo> {
-    return loadCheckpointInto(this, path);
+  loadCheckpoint(source: ByteSource): Promise<CheckpointInfo> {
+    return loadCheckpointInto(this, source);
   }
 
   override dispose(): void {
@@ -224,6 +231,16 @@ export class Sequential extends Model {
   add(layer: Layer): void {
     this.addLayer(layer);
   }
+}
+
+/**
+ * Rebuilds a model saved with save() without the code that made it: architecture, weights, compile state.
+ * `source`: a path (Node's file system, OPFS in a browser), a URL, a Blob/File, a Response or the bytes.
+ */
+export async function loadModel(source: ByteSource): Promise<Model> {
+  const m = await restoreModel(source);
+  if (!(m instanceof Model)) throw new Error(`Graft loadModel: the file holds a ${m.className}, not a Model`);
+  return m;
 }
 
 /** `model({inputs, outputs})`: a functional model over symbolic tensors. */

@@ -1,8 +1,9 @@
 // The Keras progress line: `235/235 [==============================] - 64s 246ms/step - loss: 0.7262 - val_loss: 0.5123`.
 
+import { platform } from '../platform/platform.js';
 import { pyExponential, pyFixed } from './py-number.js';
 
-/** Where progress goes: process.stdout or anything with write(). */
+/** Where progress goes: the platform's output (process.stdout in Node) or anything with write(). */
 export interface ProgressStream {
   write(s: string): unknown;
   isTTY?: boolean;
@@ -89,7 +90,7 @@ export class ProgressBar {
     }
     this.target = o.target;
     this.verbose = o.verbose ?? 1;
-    this.stream = o.stream ?? process.stdout;
+    this.stream = o.stream ?? platform().stdout;
     this.tty = o.isTTY ?? this.stream.isTTY ?? false;
     this.width = o.width ?? 30;
     this.interval = o.intervalMs ?? 50;

@@ -10,16 +10,11 @@ import type { Variable } from '../nn/variable.js';
 import type { Optimizer } from './optimizers/index.js';
 import type { Loss } from './losses.js';
 import { metricValues, type Metric } from './metrics.js';
-import type { Logs } from './callbacks/callback.js';
+import type { CompiledState, Logs } from './training-model.js';
+
+export type { CompiledState };
 
 /** What compile() fixed: the loss, metrics, optimizer and the variables that train (with their path names). */
-export interface CompiledState {
-  loss: Loss;
-  metrics: Metric[];
-  optimizer: Optimizer;
-  /** Trainable variables at compile time, with the names that key optimizer slots. */
-  trainable: { variable: Variable; name: string }[];
-}
 
 /** Running sums of [loss, ...metrics] on the GPU and their element counts on the CPU. */
 export class Accumulator {

@@ -2,7 +2,7 @@
 // Tolerance rule everywhere: |got - want| <= atol + rtol * |want| (documented per test where it differs).
 
 import { expect } from 'vitest';
-import { tensor, type Tensor } from '../../src/index.js';
+import { tensor, type Tensor } from '../../src/tensor/tensor.js';
 import { numericDirectional, numericVjp, ref, refSize, type RefTensor } from '../../src/reference/index.js';
 import { rng } from '../../src/tensor/tensor.js';
 

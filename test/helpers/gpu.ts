@@ -1,7 +1,8 @@
 // One device per test file; tests use small shapes because the CI adapter is a software GPU.
 
 import { beforeAll } from 'vitest';
-import { init, type Device } from '../../src/index.js';
+import type { Device } from '../../src/gpu/device.js';
+import { init } from '../../src/tensor/engine.js';
 
 let device: Device | null = null;
 

@@ -3,8 +3,8 @@
 
 import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
-import { loadModel } from '../../src/io/checkpoint.js';
-import { importOnnx } from '../../src/io/onnx/import/index.js';
+import { loadModel } from '../../src/train/model.js';
+import { importOnnx } from '../../src/api/import-onnx.js';
 import type { Model } from '../../src/train/model.js';
 import { readClassNames } from './class-names.js';
 // NOTE: imported for its layer registrations (augmentation layers among them), so that loadModel can rebuild

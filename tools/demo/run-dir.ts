@@ -3,7 +3,7 @@
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '../../src/io/atomic-write.js';
+import { writeFileAtomic } from '../../src/node/atomic-write.js';
 import type { BaseChoice } from './base.js';
 import type { TransferSettings } from './options.js';
 

@@ -9,7 +9,7 @@ import { imageDatasetFromDirectory, type Dataset, type ImageBatch } from '../../
 import { setSeed } from '../../src/nn/random.js';
 import type { Functional } from '../../src/nn/functional.js';
 import { adam } from '../../src/train/optimizers/index.js';
-import { loadModel } from '../../src/io/checkpoint.js';
+import { loadModel } from '../../src/train/model.js';
 import { callbacks as cb, type CallbackHooks, type Logs } from '../../src/train/index.js';
 import type { Model } from '../../src/train/model.js';
 import { plotHistorySvg } from './plot.js';

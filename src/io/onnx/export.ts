@@ -1,10 +1,9 @@
 // exportOnnx: a (trained) Graft model as an ONNX file that onnxruntime runs with the same outputs, with 4-D inputs
 // and outputs in NHWC (Graft's layout) or NCHW (PyTorch's).
 
-import { writeFileAtomic } from '../atomic-write.js';
 import { Functional } from '../../nn/functional.js';
-import type { SymbolicTensor } from '../../nn/symbolic.js';
-import { Model } from '../../train/model.js';
+import type { SymbolicTensor } from '../../nn/layer.js';
+import { platform } from '../../platform/platform.js';
 import { importedModelInfo } from './import/importer.js';
 import { encodeModel } from './writer.js';
 import { OnnxEmitter, type ExportValue } from './export/emitter.js';
@@ -49,7 +48,7 @@ export async function exportOnnxBytes(model: Functional, options: ExportOptions 
   const opset = options.opset ?? 17;
   if (opset < 14 || opset > 17) throw new Error(`Graft exportOnnx: opset ${opset} is not supported (14 to 17)`);
   if (!model.graphBuilt) throw new Error(`Graft exportOnnx: model '${model.name}' is not built yet (call it once or give an input shape)`);
-  const info = model instanceof Model ? importedModelInfo(model) : undefined;
+  const info = importedModelInfo(model);
   const e = new OnnxEmitter(model.name);
   const inputs = model.inputs.map((t, i) => {
     const nchw = layout === 'NCHW' && t.shape.length === 4;
@@ -67,7 +66,7 @@ export async function exportOnnxBytes(model: Functional, options: ExportOptions 
   return encodeModel(e.g, { opsets: [{ domain: '', version: opset }], producerName: 'graft', producerVersion: '0.1.0' });
 }
 
-/** Writes the model as an ONNX file (atomically). */
+/** Writes the model as an ONNX file (atomically; in a browser, to OPFS). */
 export async function exportOnnx(model: Functional, path: string, options: ExportOptions = {}): Promise<void> {
-  await writeFileAtomic(path, await exportOnnxBytes(model, options));
+  await platform().files.writeFileAtomic(path, await exportOnnxBytes(model, options));
 }

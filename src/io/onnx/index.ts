@@ -7,7 +7,8 @@ export type {
 } from './model.js';
 export { elementCount } from './model.js';
 export { parseOnnx, MIN_OPSET, MAX_OPSET, type ParseOptions } from './parse.js';
-export { readOnnxFile, checkModel, type ReadOptions } from './reader.js';
+export { checkModel } from './check.js';
+export { loadOnnxModel, type OnnxSource } from './source.js';
 export { NodeAttributes } from './attributes.js';
 export type { ExternalDataSource } from './tensor-data.js';
 export { float16ToFloat32 } from './tensor-data.js';
@@ -18,4 +19,4 @@ export { inferShapes, broadcast, type ShapeContext } from './shapes.js';
 export { checkNodes } from './node-checks.js';
 export { oihwToHwio, depthwiseToHwcm, convWeightLayout, denseKernel, type Weight, type ConvWeightLayout } from './layout.js';
 export { GraphBuilder, encodeModel, int, ints, float, floats, str, type ModelOptions, type WritableAttribute } from './writer.js';
-export { inspectOnnx, formatOnnxReport, type OnnxReport } from './inspect.js';
+export { inspectOnnxModel, formatOnnxReport, type OnnxReport } from './inspect.js';

@@ -1,11 +1,10 @@
 // A summary of an ONNX file for `graft inspect`: interface, opset, producer, op counts, parameters and the ops the
 // importer does not support.
 
-import { statSync } from 'node:fs';
 import { foldConstants } from './fold.js';
 import { graphStats, SUPPORTED_OPS, type UnsupportedNode } from './graph.js';
 import type { Dim, OnnxOpsetImport, OnnxValueInfo } from './model.js';
-import { readOnnxFile } from './reader.js';
+import type { OnnxModel } from './model.js';
 
 /** What inspectOnnx reports. */
 export interface OnnxReport {
@@ -39,9 +38,8 @@ export interface OnnxReport {
   unsupported: UnsupportedNode[];
 }
 
-/** Reads and checks an ONNX file and summarizes it. Throws OnnxError for unreadable or inconsistent files. */
-export function inspectOnnx(path: string, supported: ReadonlySet<string> = SUPPORTED_OPS): OnnxReport {
-  const model = readOnnxFile(path);
+/** Summarizes a checked ONNX model (`fileBytes`: the size of its file, for the report). */
+export function inspectOnnxModel(model: OnnxModel, fileBytes: number, supported: ReadonlySet<string> = SUPPORTED_OPS): OnnxReport {
   const stats = graphStats(model, supported);
   const folded = foldConstants(model);
   const outputs = model.graph.outputs.map((o) => {
@@ -49,8 +47,8 @@ export function inspectOnnx(path: string, supported: ReadonlySet<string> = SUPPO
     return o.shape && !o.shape.includes(null) ? o : { ...o, shape: inferred ?? o.shape };
   });
   return {
-    file: path,
-    fileBytes: statSync(path).size,
+    file: model.file,
+    fileBytes,
     irVersion: model.irVersion,
     opset: model.opset,
     opsetImports: model.opsetImports,

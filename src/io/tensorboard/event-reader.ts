@@ -1,6 +1,5 @@
 // Reads TensorBoard event files back: verifies both CRCs of every record and decodes the Event protos.
 
-import { readFileSync } from 'node:fs';
 import { EventType } from './proto.js';
 import { decodeRecords } from './tfrecord.js';
 
@@ -84,11 +83,6 @@ export function parseEvents(bytes: Uint8Array, label = 'events'): TbEvent[] {
     }
     return ev;
   });
-}
-
-/** Reads an event file, verifying every record's CRCs. */
-export function readEvents(file: string): TbEvent[] {
-  return parseEvents(readFileSync(file), file);
 }
 
 /** The scalars of a list of events, flattened: one entry per (event, value). */

@@ -1,8 +1,8 @@
-// TensorBoard event files: a TFRecord stream of Event protos, opened with file_version "brain.Event:2".
+// TensorBoard event files: a TFRecord stream of Event protos, opened with file_version "brain.Event:2", written
+// through the platform's file store (the file system in Node, OPFS in a browser).
 
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { platform } from '../../platform/platform.js';
+import { joinPath } from '../../platform/paths.js';
 import { DATA_CLASS_SCALAR, DT_FLOAT, EventType } from './proto.js';
 import { encodeRecord } from './tfrecord.js';
 
@@ -21,13 +21,19 @@ export interface EventWriterOptions {
   filenameSuffix?: string;
 }
 
-/** Writes scalars to `<logdir>/events.out.tfevents.<unix seconds>.<host>` (created at construction). */
+let writers = 0;
+
+/**
+ * Writes scalars to `<logdir>/events.out.tfevents.<unix seconds>.<host>`. Writes are queued and appended in order;
+ * `flush()` and `close()` resolve once everything queued before them is on disk, and reject with the write's error.
+ */
 export class EventWriter {
   /** The event file's path. */
   readonly path: string;
-  private fd: number | null;
+  private closed = false;
   private queue: Uint8Array[] = [];
   private lastFlush = Date.now();
+  private chain: Promise<void> = Promise.resolve();
   private readonly style: 'simple' | 'tensor';
   private readonly maxQueue: number;
   private readonly flushMillis: number;
@@ -39,15 +45,11 @@ export class EventWriter {
     this.style = options.scalarStyle ?? 'simple';
     this.maxQueue = options.maxQueue ?? 10;
     this.flushMillis = options.flushMillis ?? 120_000;
-    mkdirSync(logdir, { recursive: true });
-    const base = `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostname()}${options.filenameSuffix ?? ''}`;
-    let path = join(logdir, base);
-    // NOTE: two writers in the same second and folder must not share a file.
-    for (let k = 1; existsSync(path); k++) path = join(logdir, `${base}.${process.pid}.${k}`);
-    this.path = path;
-    this.fd = openSync(path, 'wx');
+    // NOTE: the counter keeps two writers of one process in the same second and folder apart.
+    const unique = writers++ === 0 ? '' : `.${writers - 1}`;
+    this.path = joinPath(logdir, `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${platform().hostname()}${unique}${options.filenameSuffix ?? ''}`);
     this.push({ wall_time: Date.now() / 1000, step: 0, file_version: 'brain.Event:2' });
-    this.flush();
+    void this.flush().catch(() => undefined);
   }
 
   /** Logs one scalar at a step. */
@@ -62,35 +64,40 @@ export class EventWriter {
     this.push({ wall_time: Date.now() / 1000, step, summary: { value: [v] } });
   }
 
-  /** Writes buffered events and syncs the file to disk. */
-  flush(): void {
-    const fd = this.openFd();
-    for (const rec of this.queue) {
-      let off = 0;
-      while (off < rec.length) off += writeSync(fd, rec, off, rec.length - off);
-    }
+  /** Appends the buffered events to the file (flushed to disk); resolves when they are written. */
+  flush(): Promise<void> {
+    const records = this.queue;
     this.queue = [];
-    fsyncSync(fd);
     this.lastFlush = Date.now();
+    if (records.length === 0) return this.chain;
+    const bytes = new Uint8Array(records.reduce((n, r) => n + r.length, 0));
+    let off = 0;
+    for (const r of records) {
+      bytes.set(r, off);
+      off += r.length;
+    }
+    // NOTE: a failed append fails this flush and every later one, so that no gap in the file goes unnoticed.
+    this.chain = this.chain.then(() => platform().files.appendFile(this.path, bytes));
+    return this.chain;
   }
 
-  /** Flushes and closes the file; further writes throw. Idempotent. */
-  close(): void {
-    if (this.fd === null) return;
-    this.flush();
-    closeSync(this.fd);
-    this.fd = null;
+  /** Resolves when every write started so far (flushes, automatic ones included) has finished. */
+  written(): Promise<void> {
+    return this.chain;
+  }
+
+  /** Flushes and closes the writer; further writes throw. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return this.chain;
+    const done = this.flush();
+    this.closed = true;
+    return done;
   }
 
   private push(event: Record<string, unknown>): void {
-    this.openFd();
+    if (this.closed) throw new Error(`Graft EventWriter: ${this.path} is closed`);
     const msg = EventType.fromObject(event);
     this.queue.push(encodeRecord(EventType.encode(msg).finish()));
-    if (this.queue.length >= this.maxQueue || Date.now() - this.lastFlush >= this.flushMillis) this.flush();
-  }
-
-  private openFd(): number {
-    if (this.fd === null) throw new Error(`Graft EventWriter: ${this.path} is closed`);
-    return this.fd;
+    if (this.queue.length >= this.maxQueue || Date.now() - this.lastFlush >= this.flushMillis) void this.flush().catch(() => undefined);
   }
 }

@@ -1,9 +1,9 @@
 // The input layer and `input()`, which returns the symbolic tensor a functional model starts from.
 
 import type { Tensor } from '../../tensor/tensor.js';
-import { Layer, type LayerArgs, type LayerConfig } from '../layer.js';
+import { Layer, Node, SymbolicTensor, type LayerArgs, type LayerConfig } from '../layer.js';
 import { registerLayer } from '../registry.js';
-import { Node, SymbolicTensor, type Shape } from '../symbolic.js';
+import type { Shape } from '../symbolic.js';
 
 /** Options of `input()`. */
 export interface InputArgs {

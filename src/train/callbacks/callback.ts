@@ -1,9 +1,10 @@
 // Callbacks: async hooks with no-op defaults (tfjs names), the list that runs them, and History.
 
-import type { Model } from '../model.js';
+import type { Logs, TrainingModel } from '../training-model.js';
+
+export type { Logs };
 
 /** Logs: metric name -> value (`loss`, `accuracy`, `val_loss`, ...). */
-export type Logs = Record<string, number>;
 
 /** What fit tells callbacks before training starts. */
 export interface CallbackParams {
@@ -33,10 +34,10 @@ export interface CallbackHooks {
 
 export class Callback implements Required<CallbackHooks> {
   /** The model being trained (set by fit). */
-  model: Model | null = null;
+  model: TrainingModel | null = null;
   params: CallbackParams | null = null;
 
-  setModel(model: Model): void {
+  setModel(model: TrainingModel): void {
     this.model = model;
   }
 
@@ -45,7 +46,7 @@ export class Callback implements Required<CallbackHooks> {
   }
 
   /** The model; throws when the callback is used outside fit. */
-  protected get trainedModel(): Model {
+  protected get trainedModel(): TrainingModel {
     if (!this.model) throw new Error(`Graft ${this.constructor.name}: no model (the callback runs only inside fit)`);
     return this.model;
   }
@@ -79,7 +80,7 @@ class HookCallback extends Callback {
 export class CallbackList {
   readonly callbacks: Callback[];
 
-  constructor(items: readonly (Callback | CallbackHooks)[], model: Model, params: CallbackParams) {
+  constructor(items: readonly (Callback | CallbackHooks)[], model: TrainingModel, params: CallbackParams) {
     this.callbacks = items.map((c) => (c instanceof Callback ? c : new HookCallback(c)));
     for (const c of this.callbacks) {
       c.setModel(model);

@@ -1,7 +1,6 @@
-// CSVLogger (Keras): one row per epoch (epoch index, then the log keys sorted), appended to a file.
+// CSVLogger (Keras): one row per epoch (epoch index, then the log keys sorted), appended to a file (OPFS in a browser).
 
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { platform } from '../../platform/platform.js';
 import { Callback, type Logs } from './callback.js';
 
 /** Options of csvLogger(). */
@@ -13,6 +12,8 @@ export interface CsvLoggerArgs {
   append?: boolean;
 }
 
+const utf8 = new TextEncoder();
+
 export class CsvLogger extends Callback {
   private keys: string[] | null = null;
 
@@ -22,23 +23,24 @@ export class CsvLogger extends Callback {
 
   override async onTrainBegin(_logs: Logs = {}): Promise<void> {
     const { filename, append } = this.args;
-    mkdirSync(dirname(filename), { recursive: true });
+    const files = platform().files;
     this.keys = null;
-    if (append && existsSync(filename)) {
-      const header = readFileSync(filename, 'utf8').split('\n')[0];
+    if (append && (await files.fileSize(filename)) !== null) {
+      const header = new TextDecoder().decode(await files.readFile(filename)).split('\n')[0];
       if (header) this.keys = header.split(this.args.separator ?? ',').slice(1);
     } else {
-      writeFileSync(filename, '');
+      await files.writeFileAtomic(filename, new Uint8Array(0));
     }
   }
 
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     const sep = this.args.separator ?? ',';
+    let text = '';
     if (!this.keys) {
       this.keys = Object.keys(logs).sort();
-      appendFileSync(this.args.filename, ['epoch', ...this.keys].join(sep) + '\n');
+      text += ['epoch', ...this.keys].join(sep) + '\n';
     }
     const row = [String(epoch), ...this.keys.map((k) => (logs[k] === undefined ? 'NA' : String(logs[k])))];
-    appendFileSync(this.args.filename, row.join(sep) + '\n');
+    await platform().files.appendFile(this.args.filename, utf8.encode(text + row.join(sep) + '\n'));
   }
 }

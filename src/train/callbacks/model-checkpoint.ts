@@ -1,8 +1,6 @@
 // ModelCheckpoint (Keras 3): saves the model or its weights at epoch ends or every N batches (counted across
 // epochs), to a path formatted from the epoch, batch and logs; optionally only when the monitored value improves.
 
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { formatFilepath } from '../format-filepath.js';
 import { Callback, type Logs } from './callback.js';
 import { improves, MissingKeyWarning, resolveMode, worst, type MonitorMode } from './monitor.js';
@@ -98,7 +96,6 @@ export class ModelCheckpoint extends Callback {
     } else if (this.verbose) {
       console.log(`\nEpoch ${epoch + 1}: saving model to ${path}`);
     }
-    mkdirSync(dirname(path), { recursive: true });
     const model = this.trainedModel;
     if (this.saveWeightsOnly) await model.saveWeights(path);
     else await model.save(path);

@@ -1,5 +1,6 @@
 // Prints Keras' progress: `Epoch 3/10`, then the bar with running logs, then the epoch line with val_ logs.
 
+import { platform } from '../../platform/platform.js';
 import { ProgressBar, printEpochHeader, type ProgressStream } from '../progress.js';
 import { Callback, type Logs } from './callback.js';
 
@@ -7,7 +8,7 @@ export class ProgbarLogger extends Callback {
   private bar: ProgressBar | null = null;
   private seen = 0;
 
-  constructor(private readonly stream: ProgressStream = process.stdout) {
+  constructor(private readonly stream: ProgressStream = platform().stdout) {
     super();
   }
 

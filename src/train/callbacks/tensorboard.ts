@@ -1,7 +1,7 @@
 // TensorBoard (Keras 3): scalar event files in `<logDir>/train` and `<logDir>/validation`, tagged `epoch_<key>`
 // per epoch and, with updateFreq N, `batch_<key>` every N batches at the optimizer's global step.
 
-import { join } from 'node:path';
+import { joinPath } from '../../platform/paths.js';
 import { EventWriter } from '../../io/tensorboard/index.js';
 import { Callback, type Logs } from './callback.js';
 
@@ -27,8 +27,8 @@ export class TensorBoard extends Callback {
   }
 
   private writer(kind: 'train' | 'validation'): EventWriter {
-    if (kind === 'train') return (this.train ??= new EventWriter(join(this.logDir, 'train')));
-    return (this.validation ??= new EventWriter(join(this.logDir, 'validation')));
+    if (kind === 'train') return (this.train ??= new EventWriter(joinPath(this.logDir, 'train')));
+    return (this.validation ??= new EventWriter(joinPath(this.logDir, 'validation')));
   }
 
   override async onTrainBegin(_logs: Logs = {}): Promise<void> {
@@ -50,13 +50,13 @@ export class TensorBoard extends Callback {
       if (k.startsWith('val_')) this.writer('validation').scalar(`epoch_${k.slice(4)}`, v, epoch);
       else this.writer('train').scalar(`epoch_${k}`, v, epoch);
     }
-    this.train?.flush();
-    this.validation?.flush();
+    await this.train?.flush();
+    await this.validation?.flush();
   }
 
   override async onTrainEnd(_logs: Logs = {}): Promise<void> {
-    this.train?.close();
-    this.validation?.close();
+    await this.train?.close();
+    await this.validation?.close();
     this.train = null;
     this.validation = null;
   }

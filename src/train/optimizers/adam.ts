@@ -1,29 +1,8 @@
-// Adam, Keras 3 update rule, one fused kernel per parameter (bias corrections folded into alpha on the CPU).
+// Adam, Keras 3 update rule, one fused kernel per parameter (src/ops/optimizers.ts; bias corrections folded into alpha here).
 
-import { defineKernel, grid } from '../../gpu/kernel.js';
-import { Uniforms } from '../../gpu/uniforms.js';
+import { adamUpdate } from '../../ops/optimizers.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { BaseOptimizer, type ClipInput, type OptimizerOptions, type StepScalars } from './optimizer.js';
-
-const WG = 64;
-
-interface AdamParams {
-  n: number;
-  wdLr: number;
-  clip: number;
-  alpha: number;
-  oneMinusB1: number;
-  oneMinusB2: number;
-  eps: number;
-  clipOn: boolean;
-}
-
-const adamKernel = defineKernel<AdamParams>({
-  name: 'adam', shader: 'optimizers', entryPoint: 'adam', inputs: 2, outputs: 3,
-  constants: (p) => ({ WG, CLIP: p.clipOn ? 1 : 0 }),
-  uniforms: (p) => new Uniforms().u32(p.n).f32(p.wdLr, p.clip, p.alpha, p.oneMinusB1, p.oneMinusB2, p.eps),
-  workgroups: (p) => grid(Math.ceil(p.n / (WG * 4))),
-});
 
 /** Options of adam (Keras Adam defaults). */
 export interface AdamOptions extends OptimizerOptions {
@@ -55,11 +34,7 @@ export class Adam extends BaseOptimizer {
   protected updateOne(param: Tensor, grad: Tensor, slots: Tensor[], clip: ClipInput, s: StepScalars): void {
     // NOTE: Keras: alpha = lr * sqrt(1 - beta2^t) / (1 - beta1^t), computed in float64 here.
     const alpha = (s.lr * Math.sqrt(1 - Math.pow(this.beta2, s.t))) / (1 - Math.pow(this.beta1, s.t));
-    const sq = (clip.sumSq ?? grad).buffer;
-    param.device.run(adamKernel, [grad.buffer, sq], [param.buffer, slots[0]!.buffer, slots[1]!.buffer], {
-      n: param.size, wdLr: s.wdLr, clip: clip.clip, alpha,
-      oneMinusB1: 1 - this.beta1, oneMinusB2: 1 - this.beta2, eps: this.epsilon, clipOn: clip.sumSq !== null,
-    });
+    adamUpdate(param, grad, slots[0]!, slots[1]!, clip, { alpha, wdLr: s.wdLr, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon });
   }
 
   protected hyperConfig(): Record<string, unknown> {

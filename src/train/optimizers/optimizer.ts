@@ -3,7 +3,8 @@
 import { keep } from '../../tensor/engine.js';
 import { Tensor, zeros } from '../../tensor/tensor.js';
 import { formatShape, shapesEqual } from '../../tensor/shape.js';
-import { checkClipNorm, globalSumOfSquares, sumOfSquares } from '../clip.js';
+import { checkClipNorm, globalSumOfSquares, sumOfSquares } from '../../ops/clip.js';
+import type { UpdateClip } from '../../ops/optimizers.js';
 import { isSavableSchedule, type Schedule, type ScheduleConfig } from '../schedules.js';
 
 /** A parameter, its gradient, and the stable name that keys its slots (e.g. the weight's layer path). */
@@ -66,12 +67,8 @@ export interface StepScalars {
 }
 
 /** How a parameter's gradient is to be clipped inside its update kernel. */
-export interface ClipInput {
-  /** Scalar tensor holding the sum of squares that the clip factor derives from, or null for no clipping. */
-  sumSq: Tensor | null;
-  /** The clip norm (0 when sumSq is null). */
-  clip: number;
-}
+/** Clipping inside one update: the sum of squares the clip factor derives from (null: none) and the clip norm. */
+export type ClipInput = UpdateClip;
 
 export abstract class BaseOptimizer implements Optimizer {
   learningRate: number | Schedule;

@@ -7,7 +7,7 @@ import type { FoldedGraph } from '../fold.js';
 import type { OnnxModel, OnnxNode, OnnxTensor } from '../model.js';
 import type { Layer } from '../../../nn/layer.js';
 import { Reshape } from '../../../nn/layers/core.js';
-import type { SymbolicTensor } from '../../../nn/symbolic.js';
+import type { SymbolicTensor } from '../../../nn/layer.js';
 import { Transpose } from '../layers/transpose.js';
 import type { FusionPlan } from './patterns.js';
 import { logicalShape, transposeBetween } from './perm.js';

@@ -1,13 +1,13 @@
-// importOnnx: an ONNX file (or bytes) -> a Functional Graft Model of trainable layers, NCHW graphs held NHWC.
+// importOnnxGraph: an ONNX file (or bytes) -> the input and output symbolic tensors of a graph of trainable Graft
+// layers, NCHW graphs held NHWC. `graft.models.importOnnx` makes the trainable Model of it.
 
-import { readOnnxFile, checkModel } from '../reader.js';
-import { parseOnnx } from '../parse.js';
+import { loadOnnxModel, type OnnxSource } from '../source.js';
 import { foldConstants } from '../fold.js';
 import { checkNodes } from '../node-checks.js';
 import { OnnxError } from '../errors.js';
 import type { Dim, OnnxModel } from '../model.js';
+import type { Functional, FunctionalArgs } from '../../../nn/functional.js';
 import { InputLayer } from '../../../nn/layers/input.js';
-import { Model } from '../../../train/model.js';
 import { ImportContext, type TensorValue } from './context.js';
 import { inputLayout } from './input-layout.js';
 import { OPS } from './ops.js';
@@ -45,19 +45,30 @@ export interface ImportedModelInfo {
   outputs: ImportedTensor[];
 }
 
-const infos = new WeakMap<Model, ImportedModelInfo>();
+const infos = new WeakMap<Functional, ImportedModelInfo>();
 
 /** The ONNX interface of a model made by importOnnx (undefined for other models). */
-export function importedModelInfo(model: Model): ImportedModelInfo | undefined {
+export function importedModelInfo(model: Functional): ImportedModelInfo | undefined {
   return infos.get(model);
 }
 
+/** A graph imported from ONNX: what a Functional model is made of, and how it maps to the file's interface. */
+export interface ImportedGraph {
+  args: FunctionalArgs & { name: string };
+  info: ImportedModelInfo;
+}
+
+/** Records the ONNX interface of a model built from an ImportedGraph (runImported and exportOnnx use it). */
+export function recordImportedModel(model: Functional, info: ImportedModelInfo): void {
+  infos.set(model, info);
+}
+
 /**
- * Imports an ONNX model as a Graft Model. Every unsupported op or inconsistent node is an OnnxError naming it;
- * no GPU memory is kept after a failure.
+ * Imports an ONNX model's graph as Graft layers. Every unsupported op or inconsistent node is an OnnxError naming
+ * it; no GPU memory is kept after a failure.
  */
-export function importOnnx(source: string | Uint8Array, options: ImportOptions = {}): Model {
-  const model = typeof source === 'string' ? readOnnxFile(source) : checked(parseOnnx(source));
+export function importOnnxGraph(source: OnnxSource, options: ImportOptions = {}): ImportedGraph {
+  const model = loadOnnxModel(source);
   const unsupported = model.graph.nodes.find((n) => n.domain || !(n.opType in OPS));
   if (unsupported) {
     const op = unsupported.domain ? `${unsupported.domain}::${unsupported.opType}` : unsupported.opType;
@@ -82,26 +93,22 @@ export function importOnnx(source: string | Uint8Array, options: ImportOptions =
       OPS[node.opType]!(ctx, node);
     }
     const outputs = patched.graph.outputs.map((o) => graphOutput(ctx, o.name));
-    const result = new Model({
-      name: options.name ?? (patched.graph.name || 'onnx_model'),
-      inputs: inputLayers.length === 1 ? inputLayers[0]!.output : inputLayers.map((l) => l.output),
-      outputs: outputs.length === 1 ? outputs[0]!.sym : outputs.map((o) => o.sym),
-    });
-    infos.set(result, {
-      file: model.file,
-      inputs: model.graph.inputs.map((i, k) => ({ name: i.name, perm: perms[k]!, onnxShape: i.shape ?? [] })),
-      outputs: model.graph.outputs.map((o, k) => ({ name: o.name, perm: outputs[k]!.perm, onnxShape: o.shape ?? [] })),
-    });
-    return result;
+    return {
+      args: {
+        name: options.name ?? (patched.graph.name || 'onnx_model'),
+        inputs: inputLayers.length === 1 ? inputLayers[0]!.output : inputLayers.map((l) => l.output),
+        outputs: outputs.length === 1 ? outputs[0]!.sym : outputs.map((o) => o.sym),
+      },
+      info: {
+        file: model.file,
+        inputs: model.graph.inputs.map((i, k) => ({ name: i.name, perm: perms[k]!, onnxShape: i.shape ?? [] })),
+        outputs: model.graph.outputs.map((o, k) => ({ name: o.name, perm: outputs[k]!.perm, onnxShape: o.shape ?? [] })),
+      },
+    };
   } catch (e) {
     for (const l of ctx.layers) l.dispose();
     throw e;
   }
-}
-
-function checked(model: OnnxModel): OnnxModel {
-  checkModel(model);
-  return model;
 }
 
 /** The model with each input's shape made concrete (batch aside): from options.inputShape where given. */

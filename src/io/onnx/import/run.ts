@@ -3,7 +3,7 @@
 
 import { noGrad, tidy } from '../../../tensor/engine.js';
 import { tensor, type Tensor } from '../../../tensor/tensor.js';
-import type { Model } from '../../../train/model.js';
+import type { Functional } from '../../../nn/functional.js';
 import { importedModelInfo } from './importer.js';
 import { transposeValues } from './perm.js';
 
@@ -37,7 +37,7 @@ function rows(a: HostArray, from: number, to: number): HostArray {
  * Runs a model made by importOnnx on inputs in ONNX order and layout (one per model input, same batch size);
  * returns every output in ONNX order and layout.
  */
-export async function runImported(model: Model, inputs: HostArray[], options: RunImportedOptions = {}): Promise<HostArray[]> {
+export async function runImported(model: Functional, inputs: HostArray[], options: RunImportedOptions = {}): Promise<HostArray[]> {
   const info = importedModelInfo(model);
   if (!info) throw new Error(`Graft runImported: model '${model.name}' was not made by importOnnx`);
   if (inputs.length !== info.inputs.length) {

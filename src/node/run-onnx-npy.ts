@@ -1,10 +1,12 @@
 // runOnnxOnNpy: imports an ONNX file and runs it on a NumPy array in the layout the file declares (the parity
 // check users run against onnxruntime); the first output comes back in the file's layout too.
 
-import { readNpy, npyToFloat32, type NpyArray } from '../npy.js';
-import { OnnxError } from './errors.js';
-import { importOnnx, importedModelInfo } from './import/importer.js';
-import { runImported } from './import/run.js';
+import { npyToFloat32, type NpyArray } from '../io/npy.js';
+import { OnnxError } from '../io/onnx/errors.js';
+import { importedModelInfo } from '../io/onnx/import/importer.js';
+import { runImported } from '../io/onnx/import/run.js';
+import { importOnnx } from '../api/import-onnx.js';
+import { readNpy } from './npy-file.js';
 
 /** Options of runOnnxOnNpy. */
 export interface RunOnnxOptions {

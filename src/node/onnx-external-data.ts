@@ -2,8 +2,8 @@
 
 import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { OnnxError } from './errors.js';
-import type { ExternalDataSource } from './tensor-data.js';
+import { OnnxError } from '../io/onnx/errors.js';
+import type { ExternalDataSource } from '../io/onnx/tensor-data.js';
 
 /**
  * An ExternalDataSource for a model file: locations must be relative, stay inside the model's folder (also after

@@ -6,14 +6,18 @@ import { formatShape, shapesEqual } from '../tensor/shape.js';
 import { getRngState, setRngState } from '../nn/random.js';
 import { deserializeLayer } from '../nn/registry.js';
 import type { Functional } from '../nn/functional.js';
-import { optimizerFromConfig } from '../train/optimizers/index.js';
-import type { Model } from '../train/model.js';
-import { getLoss, type LossName } from '../train/losses.js';
-import { getMetric, type MetricName } from '../train/metrics.js';
+import { optimizerFromConfig } from './optimizers/index.js';
+import type { TrainingModel } from './training-model.js';
+import { getLoss, type LossName } from './losses.js';
+import { getMetric, type MetricName } from './metrics.js';
 // NOTE: imported for their layer registrations, so loadModel can rebuild any model (augmentation layers, ONNX imports).
 import '../nn/index.js';
-import './onnx/layers/index.js';
-import { readSafetensors, writeSafetensors, type SafetensorsEntry, type SafetensorsFile } from './safetensors.js';
+import '../io/onnx/layers/index.js';
+import { sourceLabel, type ByteSource } from '../io/bytes.js';
+import {
+  encodeSafetensors, readSafetensors, writeSafetensors, type SafetensorsEntry, type SafetensorsFile,
+} from '../io/safetensors.js';
+import { platform } from '../platform/platform.js';
 
 /** Tensors under this prefix are optimizer slots, not weights. */
 const OPT_PREFIX = '__optimizer__/';
@@ -69,12 +73,17 @@ function applyWeights(model: Functional, file: SafetensorsFile, path: string, wh
 }
 
 /** Loads weights saved by saveWeights or save into a model of the same architecture. */
-export async function loadWeightsInto(model: Functional, path: string): Promise<void> {
-  applyWeights(model, await readSafetensors(path), path, 'loadWeights');
+export async function loadWeightsInto(model: Functional, source: ByteSource): Promise<void> {
+  applyWeights(model, await readSafetensors(source), sourceLabel(source), 'loadWeights');
 }
 
-/** Writes architecture, weights, compile config, optimizer state, epochs done and the random stream. */
-export async function saveModel(model: Model, path: string): Promise<void> {
+/** Writes architecture, weights, compile config, optimizer state, epochs done and the random stream (atomically). */
+export async function saveModel(model: TrainingModel, path: string): Promise<void> {
+  await platform().files.writeFileAtomic(path, await encodeModel(model, path));
+}
+
+/** The model file that saveModel writes, as bytes (a download in a browser, a buffer to send). */
+export async function encodeModel(model: TrainingModel, label = 'model'): Promise<Uint8Array> {
   const entries = await weightEntries(model);
   const metadata: Record<string, string> = {
     format: FORMAT,
@@ -94,7 +103,7 @@ export async function saveModel(model: Model, path: string): Promise<void> {
     };
     metadata.compile = JSON.stringify(meta);
   }
-  await writeSafetensors(path, entries, metadata);
+  return encodeSafetensors(entries, metadata, label);
 }
 
 function parseMeta<T>(file: SafetensorsFile, key: string, path: string): T | null {
@@ -108,7 +117,7 @@ function parseMeta<T>(file: SafetensorsFile, key: string, path: string): T | nul
 }
 
 /** Copies the saved optimizer slots and step count into the model's compiled optimizer. */
-function applyOptimizerState(model: Model, file: SafetensorsFile, meta: CompileMeta | null): number {
+function applyOptimizerState(model: TrainingModel, file: SafetensorsFile, meta: CompileMeta | null): number {
   const c = model.compiled;
   if (!c || !meta) return 0;
   const iterations = Number(meta.optimizer.iterations ?? 0);
@@ -124,7 +133,7 @@ function applyOptimizerState(model: Model, file: SafetensorsFile, meta: CompileM
   return iterations;
 }
 
-function applyTraining(model: Model, file: SafetensorsFile, path: string): number {
+function applyTraining(model: TrainingModel, file: SafetensorsFile, path: string): number {
   const t = parseMeta<TrainingMeta>(file, 'training', path);
   if (!t) return 0;
   model.epochsDone = t.epochsDone;
@@ -136,22 +145,27 @@ function applyTraining(model: Model, file: SafetensorsFile, path: string): numbe
  * Restores a file written by save() into a model built by code: weights, and when the model is compiled, the
  * optimizer state; also epochs done and the random stream. Returns the epoch to pass as initialEpoch.
  */
-export async function loadCheckpointInto(model: Model, path: string): Promise<CheckpointInfo> {
-  const file = await readSafetensors(path);
+export async function loadCheckpointInto(model: TrainingModel, source: ByteSource): Promise<CheckpointInfo> {
+  const file = await readSafetensors(source);
+  const path = sourceLabel(source);
   applyWeights(model, file, path, 'loadCheckpoint');
   const iterations = applyOptimizerState(model, file, parseMeta<CompileMeta>(file, 'compile', path));
   return { epoch: applyTraining(model, file, path), iterations };
 }
 
-/** Rebuilds a model saved with save() without the code that made it: architecture, weights, compile state. */
-export async function loadModel(path: string): Promise<Model> {
-  const file = await readSafetensors(path);
+/**
+ * Rebuilds a model saved with save() without the code that made it: architecture, weights, compile state.
+ * `source`: a path (Node's file system, OPFS in a browser), a URL, a Blob/File, a Response or the bytes.
+ */
+export async function restoreModel(source: ByteSource): Promise<TrainingModel> {
+  const file = await readSafetensors(source);
+  const path = sourceLabel(source);
   if (file.metadata.format !== FORMAT) {
     throw new Error(`Graft loadModel: ${path} is not a Graft model file (format '${file.metadata.format ?? 'none'}'); weights-only files load with model.loadWeights()`);
   }
   const spec = parseMeta<{ className: string; config: Record<string, unknown> }>(file, 'config', path)!;
-  const model = deserializeLayer(spec) as Model;
-  if (typeof (model as Partial<Model>).compile !== 'function') throw new Error(`Graft loadModel: ${path} holds a ${spec.className}, not a model`);
+  const model = deserializeLayer(spec) as TrainingModel;
+  if (typeof (model as Partial<TrainingModel>).compile !== 'function') throw new Error(`Graft loadModel: ${path} holds a ${spec.className}, not a model`);
   applyWeights(model, file, path, 'loadModel');
   const meta = parseMeta<CompileMeta>(file, 'compile', path);
   if (meta) {

@@ -1,30 +1,11 @@
 // Gradient clipping on the GPU: sums of squares with the reduce ops, the clip factor applied by a kernel, no readback.
 
-import { defineKernel, grid } from '../gpu/kernel.js';
-import { Uniforms } from '../gpu/uniforms.js';
 import { noGrad } from '../tensor/engine.js';
 import { Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
-import { mapBinary, mapUnary } from '../ops/elementwise.js';
-import { sum } from '../ops/reduce.js';
-
-const WG = 64;
-
-interface ClipParams {
-  n: number;
-  clip: number;
-}
-
-const clipScaleKernel = defineKernel<ClipParams>({
-  name: 'clip_scale',
-  shader: 'optimizers',
-  entryPoint: 'clip_scale',
-  inputs: 2,
-  outputs: 1,
-  constants: () => ({ WG, CLIP: 1 }),
-  uniforms: (p) => new Uniforms().u32(p.n).f32(p.clip),
-  workgroups: (p) => grid(Math.ceil(p.n / (WG * 4))),
-});
+import { mapBinary, mapUnary } from './elementwise.js';
+import { clipScaleKernel } from './optimizers.js';
+import { sum } from './reduce.js';
 
 /** rows x cols = n with rows the largest divisor <= sqrt(n): a two-stage sum keeps many invocations busy. */
 function splitForSum(n: number): [number, number] {
@@ -111,6 +92,7 @@ export function clipByNorm(x: Tensor, clipNorm: number): Tensor {
   return out;
 }
 
+/** Throws naming `fn` unless clipNorm is a finite number > 0. */
 export function checkClipNorm(fn: string, clipNorm: number): void {
   if (!(clipNorm > 0) || !Number.isFinite(clipNorm)) throw new Error(`Graft ${fn}: clipNorm must be a finite number > 0, got ${clipNorm}`);
 }

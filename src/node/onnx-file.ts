@@ -2,13 +2,12 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { OnnxError } from './errors.js';
-import { folderExternalData } from './external-data.js';
-import { foldConstants } from './fold.js';
-import { checkGraphInputs } from './graph.js';
-import type { OnnxModel } from './model.js';
-import { checkNodes } from './node-checks.js';
-import { parseOnnx } from './parse.js';
+import { checkModel } from '../io/onnx/check.js';
+import { OnnxError } from '../io/onnx/errors.js';
+import { formatOnnxReport, inspectOnnxModel, type OnnxReport } from '../io/onnx/inspect.js';
+import type { OnnxModel } from '../io/onnx/model.js';
+import { parseOnnx } from '../io/onnx/parse.js';
+import { folderExternalData } from './onnx-external-data.js';
 
 /** Options of readOnnxFile. */
 export interface ReadOptions {
@@ -36,9 +35,9 @@ export function readOnnxFile(path: string, options: ReadOptions = {}): OnnxModel
   return model;
 }
 
-/** Graph checks: every input defined, no cycles, consistent Conv/BatchNormalization/Gemm weights. */
-export function checkModel(model: OnnxModel): void {
-  checkGraphInputs(model);
-  const { shapes } = foldConstants(model);
-  checkNodes(model, shapes);
+/** Reads and checks an ONNX file and summarizes it (`graft inspect`). Throws OnnxError for unreadable or inconsistent files. */
+export function inspectOnnx(path: string, supported?: ReadonlySet<string>): OnnxReport {
+  return inspectOnnxModel(readOnnxFile(path), statSync(path).size, supported);
 }
+
+export { formatOnnxReport, type OnnxReport };

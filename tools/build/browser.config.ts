@@ -1,0 +1,19 @@
+// `npm run build:browser`: the browser entry (src/browser/index.ts) as one self-contained ES module with the WGSL
+// inlined, dist/browser/graft.js (+ source map), importable by a plain <script type="module"> with no bundler.
+
+import { defineConfig } from 'vite';
+
+export default defineConfig({
+  // NOTE: the library has no index.html; the root only anchors relative paths.
+  root: new URL('../..', import.meta.url).pathname,
+  logLevel: 'warn',
+  build: {
+    outDir: 'dist/browser',
+    emptyOutDir: true,
+    sourcemap: true,
+    target: 'es2022',
+    minify: true,
+    lib: { entry: 'src/browser/index.ts', formats: ['es'], fileName: () => 'graft.js' },
+    rolldownOptions: { output: { codeSplitting: false } },
+  },
+});
