@@ -12,23 +12,15 @@ import { join } from 'node:path';
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeModel, GraphBuilder } from '../src/io/onnx/writer.js';
-import { decodeSafetensors } from '../src/io/safetensors.js';
-import { loadModel } from '../src/io/checkpoint.js';
-import { input, layers } from '../src/nn/index.js';
-import { tensor } from '../src/tensor/tensor.js';
-import { model as functionalModel } from '../src/train/model.js';
-import { CHROMIUM_GPU_LESS_FLAGS, startWeb, type StartedWeb } from '../tools/web.js';
+import { input, io, layers, loadModel, model as functionalModel, tensor } from '../src/index.js';
+import { chromiumLaunchOptions, findChromium } from '../tools/browser/chromium.js';
+import { startWeb, type StartedWeb } from '../tools/web.js';
 import { resolveInside } from '../web/server/files.js';
 import { serveWeb } from '../web/server/serve.js';
 import { useDevice } from './helpers/gpu.js';
 
 useDevice();
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless=new', '--no-sandbox', ...CHROMIUM_GPU_LESS_FLAGS,
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
-];
 // NOTE: 64, not 48: at 48x48 the pretrained MobileNetV2 gives almost all-zero pooled features (2 of 1280 nonzero on a food10 photo).
 const SIZE = 64;
 const CLASSES = 3;
@@ -47,6 +39,11 @@ new PerformanceObserver((list) => {
 `;
 
 interface PageEpoch { epoch: number; logs: Record<string, number> }
+
+// NOTE: no Chromium fails the test (with the way to install it), never skips it.
+const chromiumPath = findChromium();
+if (!chromiumPath) throw new Error('web-page.test: Chromium not found (/usr/bin/chromium or chromium on PATH); run `npm run preflight` as root on Debian to install it');
+const launch = chromiumLaunchOptions(chromiumPath);
 
 let web: StartedWeb;
 let browser: Browser;
@@ -79,7 +76,7 @@ async function openPage(): Promise<void> {
   await page.waitForSelector('body:not([data-state="loading"])', { timeout: LONG, state: 'attached' });
   const s = await state();
   // NOTE: fail loudly: a missing adapter is a broken test machine, never a reason to skip.
-  if (s === 'no-gpu') throw new Error(`Chromium got no WebGPU adapter (flags: ${ARGS.join(' ')}). The page says: ${(await message()).text}`);
+  if (s === 'no-gpu') throw new Error(`Chromium got no WebGPU adapter (flags: ${launch.args!.join(' ')}). The page says: ${(await message()).text}`);
   await page.waitForSelector('body[data-base]', { timeout: LONG, state: 'attached' });
 }
 
@@ -166,7 +163,7 @@ describe('the transfer-learning web page in headless Chromium', () => {
     web = await startWeb({ outDir: join(tmp, 'page'), perClass: 8, classes: CLASSES });
     const kb = web.files.reduce((s, f) => s + f.bytes, 0) / 1024;
     console.log(`web-page.test: page built (${web.files.map((f) => `${f.file} ${(f.bytes / 1024).toFixed(0)} KiB`).join(', ')}; ${kb.toFixed(0)} KiB) and served at ${web.url} after ${seconds()} s`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await chromium.launch(launch);
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1000, height: 1400 } });
     page = await context.newPage();
     page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.log(`[page ${m.type()}] ${m.text()}`); });
@@ -219,7 +216,7 @@ describe('the transfer-learning web page in headless Chromium', () => {
     expect(trained.top).toHaveLength(3);
     expect(await page.locator('#top3 li').count()).toBe(3);
     const file = await downloadSafetensors('trained.safetensors');
-    const meta = decodeSafetensors(new Uint8Array(readFileSync(file)), 'download').metadata;
+    const meta = io.decodeSafetensors(new Uint8Array(readFileSync(file)), 'download').metadata;
     expect(JSON.parse(meta.classNames!)).toEqual(web.listing.classes.map((c) => c.name));
     const node = await predictInNode(file, trained.pixels, trained.size);
     const argmax = (p: number[]) => p.indexOf(Math.max(...p));

@@ -4,16 +4,14 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHROMIUM_WEBGPU_ARGS } from './browser/chromium.js';
 import { buildPage } from '../web/server/build.js';
 import { serveWeb, type WebServer } from '../web/server/serve.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
-/** Chromium flags that give WebGPU an adapter on a Linux machine without a GPU (SwiftShader, a CPU Vulkan). */
-export const CHROMIUM_GPU_LESS_FLAGS = [
-  '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=vulkan', '--use-vulkan=swiftshader',
-  '--use-webgpu-adapter=swiftshader', '--disable-vulkan-surface',
-];
+/** The Chromium flags a user needs for WebGPU on a Linux machine without a GPU (SwiftShader, a CPU Vulkan). */
+export const CHROMIUM_GPU_LESS_FLAGS = CHROMIUM_WEBGPU_ARGS.filter((a) => /webgpu|vulkan|angle/i.test(a));
 
 /** Options of startWeb. */
 export interface WebOptions {

@@ -8,7 +8,8 @@ import type { TrainSettings } from './messages.js';
 import { CHECKPOINT_PATTERN } from './run-store.js';
 
 type Model = graft.Model;
-type Dataset = graft.data.ImageDataset;
+type Dataset = graft.data.Dataset<graft.data.ImageBatch>;
+type Logs = graft.callbacks.Logs;
 
 /** Training and validation batches of the labelled images. */
 export interface RunData {
@@ -36,22 +37,22 @@ export function buildModel(baseBytes: Uint8Array, s: TrainSettings, classes: num
   graft.setSeed(s.seed);
   const base = graft.applications.mobileNetV2({ weights: baseBytes, includeTop: false, inputShape: [s.imageSize, s.imageSize, 3] });
   const model = buildClassifier(base, s.imageSize, classes);
-  model.compile({ optimizer: graft.adam({ learningRate: s.learningRate }), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  model.compile({ optimizer: graft.optimizers.adam({ learningRate: s.learningRate }), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   return { model, baseName: base.name };
 }
 
 /** Keras: base.trainable = True; freeze base.layers[:-n]; recompile with the fine-tuning learning rate. */
 export function prepareFineTuning(model: Model, baseName: string, s: TrainSettings): string[] {
-  const base = model.getLayer(baseName) as graft.Functional;
+  const base = model.getLayer(baseName) as graft.models.Functional;
   base.trainable = true;
   for (const l of base.layers.slice(0, -s.unfreeze)) l.trainable = false;
   (model.optimizer as { dispose?: () => void } | null)?.dispose?.();
-  model.compile({ optimizer: graft.adam({ learningRate: s.fineTuneLearningRate }), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  model.compile({ optimizer: graft.optimizers.adam({ learningRate: s.fineTuneLearningRate }), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   return base.layers.slice(-s.unfreeze).map((l) => l.name);
 }
 
 /** Sends Keras' progress line (`3/10 [=====>....] - ETA: 4s - loss: 1.2345 - accuracy: 0.5000`) after every batch. */
-export class ProgressLine extends graft.Callback {
+export class ProgressLine extends graft.callbacks.Callback {
   private bar: ProgressBar | null = null;
   private header = '';
   private seen = 0;
@@ -68,12 +69,12 @@ export class ProgressLine extends graft.Callback {
     this.send(`${this.header}\n`);
   }
 
-  override async onBatchEnd(batch: number, logs: graft.Logs): Promise<void> {
+  override async onBatchEnd(batch: number, logs: Logs): Promise<void> {
     this.seen = batch + 1;
     this.bar?.update(this.seen, logs, false);
   }
 
-  override async onEpochEnd(_epoch: number, logs: graft.Logs): Promise<void> {
+  override async onEpochEnd(_epoch: number, logs: Logs): Promise<void> {
     this.bar?.update(this.seen, logs, true);
     this.bar = null;
   }
@@ -83,7 +84,7 @@ export class ProgressLine extends graft.Callback {
 export interface PhaseHooks {
   progress: (text: string) => void;
   /** After the epoch's checkpoint is written. */
-  epochEnd: (epoch: number, logs: graft.Logs) => Promise<void>;
+  epochEnd: (epoch: number, logs: Logs) => Promise<void>;
   log: (line: string) => void;
 }
 
@@ -96,7 +97,7 @@ export async function runPhases(model: Model, baseName: string, data: RunData, s
   const callbacks = () => [
     new ProgressLine(hooks.progress),
     graft.callbacks.modelCheckpoint({ filepath: CHECKPOINT_PATTERN }),
-    { onEpochEnd: (epoch: number, logs: graft.Logs) => hooks.epochEnd(epoch, logs) },
+    { onEpochEnd: (epoch: number, logs: Logs) => hooks.epochEnd(epoch, logs) },
   ];
   const fitArgs = (epochs: number) => ({
     epochs, initialEpoch: model.epochsDone, verbose: 0 as const, callbacks: callbacks(), validationData: data.validation ?? undefined,

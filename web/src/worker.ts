@@ -2,7 +2,6 @@
 // page's main thread only draws. Messages are typed in messages.ts.
 
 import * as graft from '../../src/browser/index.js';
-import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
 import { explain, isQuotaError, PageError } from './errors.js';
 import type { BaseSource, FromWorker, ImageEntry, ToWorker, TopClass, TrainSettings } from './messages.js';
 import { clearRun, createRun, describeRun, listCheckpoints, loadImages, loadRecord, pruneCheckpoints, saveRecord, RUN_DIR, type RunRecord } from './run-store.js';
@@ -193,13 +192,13 @@ async function exportModel(format: 'safetensors' | 'onnx'): Promise<void> {
   if (!model) throw new Error('There is no trained model to download yet');
   const stem = `graft-classifier-epoch-${String(model.epochsDone).padStart(2, '0')}`;
   if (format === 'onnx') {
-    const bytes = await graft.exportOnnxBytes(model);
+    const bytes = await graft.io.exportOnnxBytes(model);
     return send({ type: 'download', fileName: `${stem}.onnx`, bytes, mime: 'application/octet-stream' }, [bytes.buffer]);
   }
-  const file = decodeSafetensors(await model.saveBytes(), 'model');
+  const file = graft.io.decodeSafetensors(await model.saveBytes(), 'model');
   const entries = [...file.tensors].map(([name, t]) => ({ name, shape: t.shape, dtype: t.dtype, data: t.data }));
   // NOTE: the class names travel inside the file, as the demo's model.safetensors has them.
-  const bytes = encodeSafetensors(entries, { ...file.metadata, [CLASS_NAMES_KEY]: JSON.stringify(state.run?.classNames ?? []) });
+  const bytes = graft.io.encodeSafetensors(entries, { ...file.metadata, [CLASS_NAMES_KEY]: JSON.stringify(state.run?.classNames ?? []) });
   send({ type: 'download', fileName: `${stem}.safetensors`, bytes, mime: 'application/octet-stream' }, [bytes.buffer]);
 }
 
@@ -209,7 +208,7 @@ async function loadCheckpointFile(file: Blob, name: string): Promise<void> {
     const model = await graft.loadModel(bytes).catch((e: unknown) => {
       throw new PageError('checkpoint-mismatch', `${name} is not a Graft model file: ${(e as Error).message}`);
     });
-    const meta = decodeSafetensors(bytes, name).metadata[CLASS_NAMES_KEY];
+    const meta = graft.io.decodeSafetensors(bytes, name).metadata[CLASS_NAMES_KEY];
     state.model = model;
     state.run = state.run ?? null;
     if (meta && state.run) state.run.classNames = JSON.parse(meta) as string[];
