@@ -318,6 +318,33 @@ describe('the transfer-learning web page in headless Chromium', () => {
     expect(m.text).toMatch(/checkpoint of epoch 4.*Reload the page/s);
     await openPage();
     await page.waitForSelector('body[data-stored="4"]', { timeout: LONG, state: 'attached' });
+  }, TEST_TIMEOUT);
+
+  it('says what to do when the browser has no WebGPU or gives no adapter', async () => {
+    const expectAdvice = (m: { kind: string; text: string }, kind: string) => {
+      expect(m.kind).toBe(kind);
+      expect(m.text).toContain('Chrome/Chromium 113+ or Edge');
+      expect(m.text).toContain('--enable-unsafe-webgpu --enable-features=Vulkan');
+    };
+    // navigator.gpu missing (an older browser): removed before the page's scripts run.
+    const noGpu = await page.context().newPage();
+    await noGpu.addInitScript('delete Navigator.prototype.gpu;');
+    await noGpu.goto(web.url);
+    await noGpu.waitForSelector('body[data-state="no-gpu"]', { timeout: LONG, state: 'attached' });
+    expectAdvice(await noGpu.evaluate('({ kind: document.getElementById("message").dataset.kind, text: document.getElementById("message").textContent })'), 'no-webgpu');
+    await noGpu.close();
+    // navigator.gpu present but no adapter: headless Chromium without the WebGPU flags.
+    const plain = await chromium.launch({ executablePath: chromiumPath!, args: ['--headless=new', '--no-sandbox', '--disable-background-networking', '--no-first-run'] });
+    try {
+      const p = await plain.newPage();
+      await p.goto(web.url);
+      await p.waitForSelector('body[data-state="no-gpu"]', { timeout: LONG, state: 'attached' });
+      const m = await p.evaluate('({ kind: document.getElementById("message").dataset.kind, text: document.getElementById("message").textContent })') as { kind: string; text: string };
+      expectAdvice(m, 'no-adapter');
+      expect(m.text).toContain('requestAdapter() returned null');
+    } finally {
+      await plain.close();
+    }
     console.log(`web-page.test: done after ${seconds()} s`);
   }, TEST_TIMEOUT);
 });

@@ -211,7 +211,8 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       break;
     case 'error':
       if (m.kind === 'no-webgpu' || m.kind === 'no-adapter') {
-        showMessage(m.kind, noWebGpuMessage(m.kind, m.message));
+        // NOTE: the first line names the cause; the steps that follow in Graft's message are the page's own below.
+        showMessage(m.kind, noWebGpuMessage(m.kind, m.message.split('\n')[0]));
         setState('no-gpu');
       } else {
         showMessage(m.kind, m.message);
