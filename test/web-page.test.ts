@@ -2,7 +2,7 @@
 // of feature extraction + 1 of fine-tuning at 64x64, accuracy above chance on the page, a top-3 prediction, the
 // downloaded .safetensors giving the same probabilities in Node, bad input (a non-image file, an ONNX file Graft
 // cannot import, another model's checkpoint) with specific messages, a reload that resumes from the OPFS checkpoint
-// (epoch 4 after 3), a full storage quota and a lost GPU device with nothing trained lost, and the longest
+// (epoch 4 after 3), Stop, a full storage quota and a lost GPU device with nothing trained lost, and the longest
 // main-thread task while training (< 200 ms, from a PerformanceObserver). Fails, never skips, without an adapter.
 
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -289,24 +289,39 @@ describe('the transfer-learning web page in headless Chromium', () => {
     expect(await longestTaskWhileTraining()).toBeLessThan(200);
   }, TEST_TIMEOUT);
 
+  let stored = 0;
+  it('stops on request: the epoch in progress ends with its checkpoint and the page says so', async () => {
+    await setSetting('fineTuneEpochs', 12);
+    await page.click('#resume-button');
+    // NOTE: Stop is pressed once epoch 5 of 14 has begun, so training is certainly not over by itself.
+    await page.waitForFunction('/^Epoch 5\\/14\\n/.test(document.getElementById("progress").textContent)', undefined, { timeout: LONG });
+    await page.click('#stop-button');
+    await waitTrainingEnd('stopped');
+    stored = Number(await page.evaluate('document.body.dataset.stored'));
+    const done = (await epochs()).map((e) => e.epoch);
+    expect(stored).toBeGreaterThanOrEqual(5);
+    expect(stored).toBeLessThan(14);
+    expect(done.at(-1)! + 1).toBe(stored);
+    expect(await page.textContent('#log')).toContain(`Stopped after epoch ${stored}.`);
+  }, TEST_TIMEOUT);
+
   it('a full storage quota stops training with a message, and the model in memory still downloads', async () => {
     const origin = new URL(web.url).origin;
     await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1 });
     try {
-      await setSetting('fineTuneEpochs', 3);
       const n = await errorCount();
       await page.click('#resume-button');
       await waitError(n);
       await waitTrainingEnd('stopped');
       const m = await message();
       expect(m.kind).toBe('quota');
-      expect(m.text).toMatch(/storage is full.*epoch 5/s);
+      expect(m.text).toMatch(new RegExp(`storage is full.*epoch ${stored + 1}.*still in memory`, 's'));
       const file = await downloadSafetensors('after-quota.safetensors');
-      expect((await loadModel(file)).epochsDone).toBe(5);
+      expect((await loadModel(file)).epochsDone).toBe(stored + 1);
     } finally {
       await cdp.send('Storage.overrideQuotaForOrigin', { origin });
     }
-    expect(await page.evaluate('document.body.dataset.stored')).toBe('4');
+    expect(await page.evaluate('document.body.dataset.stored')).toBe(String(stored));
   }, TEST_TIMEOUT);
 
   it('a lost GPU device gives a message, and the stored checkpoint survives for the next visit', async () => {
@@ -315,9 +330,9 @@ describe('the transfer-learning web page in headless Chromium', () => {
     await waitError(n);
     const m = await message();
     expect(m.kind).toBe('device-lost');
-    expect(m.text).toMatch(/checkpoint of epoch 4.*Reload the page/s);
+    expect(m.text).toMatch(new RegExp(`checkpoint of epoch ${stored} .*Reload the page`, 's'));
     await openPage();
-    await page.waitForSelector('body[data-stored="4"]', { timeout: LONG, state: 'attached' });
+    await page.waitForSelector(`body[data-stored="${stored}"]`, { timeout: LONG, state: 'attached' });
   }, TEST_TIMEOUT);
 
   it('says what to do when the browser has no WebGPU or gives no adapter', async () => {
