@@ -15,6 +15,7 @@ import { encodeModel, GraphBuilder } from '../src/io/onnx/writer.js';
 import { input, io, layers, loadModel, model as functionalModel, tensor } from '../src/index.js';
 import { chromiumLaunchOptions, findChromium } from '../tools/browser/chromium.js';
 import { startWeb, type StartedWeb } from '../tools/web.js';
+import { labelByFolder } from '../web/src/dropped-files.js';
 import { resolveInside } from '../web/server/files.js';
 import { serveWeb } from '../web/server/serve.js';
 import { useDevice } from './helpers/gpu.js';
@@ -130,6 +131,25 @@ function rawGet(url: string, path: string): Promise<{ status: number; body: stri
     }).on('error', reject);
   });
 }
+
+describe('the page\'s folder drop', () => {
+  it('labels each image by its folder and lists loose files and non-images with the reason', () => {
+    const f = (name: string, type: string) => new File(['x'], name, { type });
+    const got = labelByFolder([
+      { path: 'food/pie/b.jpg', file: f('b.jpg', 'image/jpeg') },
+      { path: 'food/pie/a.png', file: f('a.png', 'image/png') },
+      { path: 'ribs/c.webp', file: f('c.webp', '') },
+      { path: 'ribs/notes.txt', file: f('notes.txt', 'text/plain') },
+      { path: 'loose.jpg', file: f('loose.jpg', 'image/jpeg') },
+      { path: 'ribs/.DS_Store', file: f('.DS_Store', '') },
+    ]);
+    expect(got.images.map((i) => [i.name, i.label])).toEqual([['food/pie/a.png', 'pie'], ['food/pie/b.jpg', 'pie'], ['ribs/c.webp', 'ribs']]);
+    expect(got.skipped).toEqual([
+      { path: 'ribs/notes.txt', reason: 'not an image (text/plain)' },
+      { path: 'loose.jpg', reason: 'not inside a class folder' },
+    ]);
+  });
+});
 
 describe('npm run web: the server', () => {
   it('serves the page, the base and the listed sample images, and nothing outside them', async () => {
