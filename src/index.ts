@@ -5,6 +5,7 @@
 // input/model/sequential/loadModel. Everything else lives in namespaces named as in Keras and TF.js.
 
 export { createDevice, Device, GpuError, type DeviceOptions } from './gpu/device.js';
+export { GpuMemoryError } from './gpu/buffer-pool.js';
 export { NoAdapterError } from './gpu/acquire.js';
 export { registerShaderSource, loadShaders } from './gpu/shader-source.js';
 export { setPlatform, platform, type Platform, type FileStore, type RgbImage, type ImageSource, type TextSink } from './platform/platform.js';

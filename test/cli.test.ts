@@ -96,7 +96,8 @@ describe('graft train: user errors', () => {
     const out = join(dir, 'runs');
     const [badSize, missing, noRun] = await Promise.all([
       graft('train', '--image-size', 'abc'),
-      graft('train', '--data', join(dir, 'nope'), '--out', out),
+      // NOTE: an existing (dummy) base file, so that the data check is reached without ../shared's weights.
+      graft('train', '--data', join(dir, 'nope'), '--out', out, '--weights', join(dir, 'absent.onnx'), '--mobilenet', classifierPath),
       graft('train', '--resume', '--out', join(dir, 'no-runs')),
     ]);
     expectUserError(badSize, /--image-size must be an integer, got 'abc'/);

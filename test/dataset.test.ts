@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as g from '../src/index.js';
 import { imageDatasetFromDirectory, type ImageBatch, type Dataset } from '../src/data/index.js';
 import { useDevice } from './helpers/gpu.js';
+import { sharedPath, sharedSkipReason } from './helpers/shared.js';
 
 useDevice();
 
@@ -286,9 +287,8 @@ describe('imageDatasetFromDirectory', () => {
 });
 
 describe('food10 (../shared/data/food10)', () => {
-  const food = join(import.meta.dirname, '..', '..', 'shared', 'data', 'food10');
-  const present = existsSync(join(food, 'train')) && existsSync(join(food, 'test'));
-  if (!present) console.log(`skipping food10 dataset test: ${food} not found`);
+  const food = sharedPath('data', 'food10');
+  const present = sharedSkipReason('food10 dataset test', join(food, 'train'), join(food, 'test')) === null;
 
   it.skipIf(!present)('has 10 classes, 75 train and 50 test images per class, and decodes a batch', async () => {
     const train = await imageDatasetFromDirectory(join(food, 'train'), { ...quiet, imageSize: [32, 32], batchSize: 32, labelMode: 'categorical', seed: 1 });

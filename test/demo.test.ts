@@ -18,13 +18,14 @@ import { runTransfer } from '../tools/demo/workflow.js';
 import type { RunHistory } from '../tools/demo/run-dir.js';
 import { rng } from '../src/tensor/tensor.js';
 import { useDevice } from './helpers/gpu.js';
+import { sharedPath, sharedSkipReason } from './helpers/shared.js';
 
 useDevice();
 
 const ROOT = join(import.meta.dirname, '..');
 const WEIGHTS = join(ROOT, DEMO_DEFAULTS.mobileNetWeights);
-const present = existsSync(WEIGHTS);
-if (!present) console.log(`demo.test: skipped, ${WEIGHTS} is absent (../shared is not mounted)`);
+// NOTE: the demo child reads ../shared itself; GRAFT_SHARED_DIR pointing elsewhere (e.g. /nonexistent) skips it.
+const present = sharedSkipReason('demo.test', sharedPath('weights', 'mobilenet_v2_1.0_224.onnx'), WEIGHTS) === null;
 
 const CLASSES = ['circles', 'stripes', 'plain'];
 

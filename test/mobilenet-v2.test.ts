@@ -9,14 +9,14 @@ import { noGrad, tensor } from '../src/index.js';
 import { ZeroPadding2D } from '../src/nn/index.js';
 import { mobileNetV2 } from '../src/applications/index.js';
 import { useDevice } from './helpers/gpu.js';
+import { SHARED_DIR, sharedSkipReason } from './helpers/shared.js';
 
 useDevice();
 
-const SHARED = join(import.meta.dirname, '..', '..', 'shared');
+const SHARED = SHARED_DIR;
 const WEIGHTS = join(SHARED, 'weights', 'mobilenet_v2_1.0_224.onnx');
 const PHOTOS = join(SHARED, 'data', 'photos');
-const present = existsSync(WEIGHTS) && existsSync(join(PHOTOS, 'preprocessed'));
-if (!present) console.log(`mobilenet-v2.test: skipped, ${WEIGHTS} or ${PHOTOS}/preprocessed is absent (../shared is not mounted)`);
+const present = sharedSkipReason('mobilenet-v2.test', WEIGHTS, join(PHOTOS, 'preprocessed')) === null;
 
 /** A float32 little-endian C-order .npy array (format versions 1 to 3). */
 function readNpy(path: string): { shape: number[]; data: Float32Array } {

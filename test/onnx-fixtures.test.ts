@@ -12,9 +12,10 @@ import { inspectOnnx, readOnnxFile } from '../src/node/onnx-file.js';
 import { fixtureIo, makeEfficientNetOnnx, type EfficientNetFixtureOptions } from '../tools/fixtures/efficientnet-fixture.js';
 import { B0_STAGES, makeB0Params } from '../tools/fixtures/efficientnet-params.js';
 import { boxMuller } from '../src/tensor/random.js';
+import { sharedPath } from './helpers/shared.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'graft-onnx-fixtures-'));
-const MOBILENET = join(import.meta.dirname, '..', '..', 'shared', 'weights', 'mobilenet_v2_1.0_224.onnx');
+const MOBILENET = sharedPath('weights', 'mobilenet_v2_1.0_224.onnx');
 
 function write(name: string, options: EfficientNetFixtureOptions): string {
   const path = join(tmp, name);

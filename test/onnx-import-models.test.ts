@@ -17,10 +17,11 @@ import { deserializeLayer } from '../src/nn/registry.js';
 import { transposeValues } from '../src/io/onnx/import/perm.js';
 import { useDevice } from './helpers/gpu.js';
 import { boxMuller } from '../src/tensor/random.js';
+import { SHARED_DIR, sharedSkipReason } from './helpers/shared.js';
 
 useDevice();
 
-const SHARED = join(import.meta.dirname, '..', '..', 'shared');
+const SHARED = SHARED_DIR;
 const MOBILENET = join(SHARED, 'weights', 'mobilenet_v2_1.0_224.onnx');
 const PHOTOS = join(SHARED, 'data', 'photos');
 const SIZE = 32;
@@ -171,8 +172,7 @@ describe('imported models serialize', () => {
 });
 
 describe('pretrained MobileNetV2 (../shared)', () => {
-  const present = existsSync(MOBILENET) && existsSync(join(PHOTOS, 'preprocessed'));
-  if (!present) console.log(`skipping MobileNetV2 checks: ${MOBILENET} or ${PHOTOS}/preprocessed is absent`);
+  const present = sharedSkipReason('MobileNetV2 checks', MOBILENET, join(PHOTOS, 'preprocessed')) === null;
   it.skipIf(!present)('classifies the 14 photos like onnxruntime (probabilities within 1e-4, same top-1 labels)', async () => {
     const expected = JSON.parse(readFileSync(join(PHOTOS, 'expected-mobilenet_v2.json'), 'utf8')) as Record<string, { index: number; label: string; p: number }[]>;
     const names = readdirSync(join(PHOTOS, 'preprocessed')).filter((f) => f.endsWith('.input.npy')).map((f) => f.replace('.input.npy', '')).sort();

@@ -12,13 +12,14 @@ import { model, type Model } from '../src/train/index.js';
 import { adam } from '../src/train/optimizers/index.js';
 import { rng } from '../src/tensor/tensor.js';
 import { useDevice } from './helpers/gpu.js';
+import { sharedPath } from './helpers/shared.js';
 
 useDevice();
 
 const SIZE = 32;
 const CLASSES = 3;
 const PER_CLASS = 16;
-const FOOD = join(import.meta.dirname, '..', '..', 'shared', 'data', 'food10', 'train');
+const FOOD = sharedPath('data', 'food10', 'train');
 
 async function foodImages(): Promise<{ x: Tensor; y: Tensor; source: string }> {
   const classes = readdirSync(FOOD).sort().slice(0, CLASSES);

@@ -29,6 +29,42 @@ export interface PoolStats {
   buffersPooled: number;
 }
 
+/**
+ * A tensor that does not fit in one GPU buffer (over the device's maxStorageBufferBindingSize / maxBufferSize, or
+ * a lower limit set with BufferPool.setLimit), or a device out of memory. fit/evaluate/predict catch the 'limit'
+ * kind and split the batch into micro-batches; the message names the shape, its size and the limit.
+ */
+export class GpuMemoryError extends Error {
+  constructor(
+    /** 'limit': over the largest buffer allowed; 'out-of-memory': the device could not allocate. */
+    readonly kind: 'limit' | 'out-of-memory',
+    /** Bytes requested. */
+    readonly bytes: number,
+    /** The largest buffer allowed, in bytes. */
+    readonly limit: number,
+    /** Shape of the tensor being allocated, when known (dimension 0 is usually the batch). */
+    readonly shape: readonly number[] | null,
+    detail = '',
+  ) {
+    super(`Graft: ${describeAllocation(kind, bytes, limit, shape)}${detail}`);
+    this.name = 'GpuMemoryError';
+  }
+
+  /** The largest batch (dimension 0 of the shape) whose tensor fits under the limit, or null when unknown. */
+  get largestBatch(): number | null {
+    if (!this.shape || this.shape.length === 0 || !(this.shape[0]! > 0)) return null;
+    return Math.floor(this.limit / (this.bytes / this.shape[0]!));
+  }
+}
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+function describeAllocation(kind: 'limit' | 'out-of-memory', bytes: number, limit: number, shape: readonly number[] | null): string {
+  const what = shape ? `a tensor of shape [${shape.join(',')}] (${bytes} bytes, ${mib(bytes)})` : `a buffer of ${bytes} bytes (${mib(bytes)})`;
+  if (kind === 'out-of-memory') return `the GPU ran out of memory allocating ${what}`;
+  return `${what} exceeds this device's buffer limit of ${limit} bytes (${mib(limit)}, maxStorageBufferBindingSize)`;
+}
+
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   // NOTE: buffers released while recorded commands may still read them wait here until the next submit;
@@ -38,16 +74,37 @@ export class BufferPool {
   private pooled = 0;
   private pooledCount = 0;
 
+  private limit: number;
+  /** The most recent new GPU buffer (bytes, tensor shape): what a device out-of-memory error names. */
+  lastCreated: { bytes: number; shape: readonly number[] | null } = { bytes: 0, shape: null };
+
   constructor(
     private readonly device: GPUDevice,
+    /** The device's largest buffer: min(maxStorageBufferBindingSize, maxBufferSize). */
     private readonly maxBufferSize: number,
-  ) {}
+  ) {
+    this.limit = maxBufferSize;
+  }
 
-  acquire(bytes: number, label?: string): GPUBuffer {
-    const size = bucketSize(bytes);
-    if (size > this.maxBufferSize) {
-      throw new Error(`Graft: a buffer of ${bytes} bytes exceeds this device's limit of ${this.maxBufferSize} bytes`);
-    }
+  /** The largest buffer this pool hands out, in bytes. */
+  get bufferLimit(): number {
+    return this.limit;
+  }
+
+  /**
+   * Lowers the largest buffer handed out (null restores the device's limit), so that tests can exercise
+   * micro-batching and limit errors on small shapes; it can never be raised above the device's limit.
+   */
+  setLimit(bytes: number | null): void {
+    this.limit = bytes === null ? this.maxBufferSize : Math.max(256, Math.min(this.maxBufferSize, Math.floor(bytes / 4) * 4));
+  }
+
+  /** A storage buffer of at least `bytes`; `shape` names the tensor in a limit error. */
+  acquire(bytes: number, label?: string, shape?: readonly number[]): GPUBuffer {
+    if (bytes > this.limit) throw new GpuMemoryError('limit', bytes, this.limit, shape ?? null);
+    // NOTE: the bucket may round past the limit; such a buffer gets the exact (4-aligned) size instead.
+    const bucket = bucketSize(bytes);
+    const size = bucket <= this.limit ? bucket : Math.ceil(bytes / 4) * 4;
     const list = this.free.get(size);
     const buf = list?.pop();
     this.inUse += size;
@@ -56,6 +113,7 @@ export class BufferPool {
       this.pooledCount--;
       return buf;
     }
+    this.lastCreated = { bytes, shape: shape ?? null };
     return this.device.createBuffer({ size, usage: STORAGE_USAGE, label: label ?? 'graft' });
   }
 

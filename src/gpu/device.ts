@@ -1,7 +1,7 @@
 // The WebGPU runtime: device, pipeline cache, batched command recording, readback and GPU timers.
 
 import { acquireAdapter } from './acquire.js';
-import { BufferPool, ReadbackPool, type PoolStats } from './buffer-pool.js';
+import { BufferPool, GpuMemoryError, ReadbackPool, type PoolStats } from './buffer-pool.js';
 import type { Kernel } from './kernel.js';
 import { shaderSource } from './shader-source.js';
 
@@ -47,6 +47,7 @@ export class Device {
   private uniformStaging: Uint8Array;
   private uniformUsed = 0;
   private errors: string[] = [];
+  private outOfMemory: GpuMemoryError | null = null;
   private timer: { querySet: GPUQuerySet; next: number; capacity: number } | null = null;
   private lostReason: string | null = null;
 
@@ -58,13 +59,11 @@ export class Device {
     options: DeviceOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 64;
-    this.pool = new BufferPool(gpu, gpu.limits.maxStorageBufferBindingSize);
+    this.pool = new BufferPool(gpu, Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize));
     this.readbacks = new ReadbackPool(gpu);
     this.uniformStaging = new Uint8Array(UNIFORM_SLOT * this.batchSize);
     this.uniformArena = gpu.createBuffer({ size: this.uniformStaging.byteLength, usage: UNIFORM_USAGE, label: 'graft-uniforms' });
-    gpu.addEventListener('uncapturederror', (ev) => {
-      this.errors.push((ev as GPUUncapturedErrorEvent).error.message);
-    });
+    gpu.addEventListener('uncapturederror', (ev) => this.reportError((ev as GPUUncapturedErrorEvent).error));
     void gpu.lost.then((info) => {
       this.lostReason = `${info.reason}: ${info.message}`;
     });
@@ -215,9 +214,24 @@ export class Device {
     this.throwErrors();
   }
 
-  /** Throws the first GPU error reported since the last check. */
+  /** Records an error the GPU reported (the uncapturederror listener); an out-of-memory one names the last allocation. */
+  reportError(error: { readonly message: string }): void {
+    if (error.constructor?.name === 'GPUOutOfMemoryError' && !this.outOfMemory) {
+      const last = this.pool.lastCreated;
+      this.outOfMemory = new GpuMemoryError('out-of-memory', last.bytes, this.pool.bufferLimit, last.shape, ` (${error.message})`);
+    }
+    this.errors.push(error.message);
+  }
+
+  /** Throws the first GPU error reported since the last check (a GpuMemoryError when the device ran out of memory). */
   throwErrors(): void {
     this.checkLost();
+    const oom = this.outOfMemory;
+    if (oom) {
+      this.outOfMemory = null;
+      this.errors = [];
+      throw oom;
+    }
     if (this.errors.length > 0) {
       const msg = this.errors.join('\n');
       this.errors = [];

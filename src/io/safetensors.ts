@@ -42,8 +42,16 @@ const METADATA_KEY = '__metadata__';
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** A malformed, unsupported or inconsistent safetensors file (or entry to write); the message names the file. */
+export class SafetensorsError extends Error {
+  constructor(label: string, problem: string) {
+    super(`Graft safetensors: ${label}: ${problem}`);
+    this.name = 'SafetensorsError';
+  }
+}
+
 function fail(label: string, problem: string): never {
-  throw new Error(`Graft safetensors: ${label}: ${problem}`);
+  throw new SafetensorsError(label, problem);
 }
 
 function isDType(d: unknown): d is SafetensorsDType {

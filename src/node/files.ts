@@ -3,7 +3,7 @@
 import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { FileStore } from '../platform/platform.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { checkWriteFault, describeWriteError, writeFileAtomic } from './atomic-write.js';
 
 async function fileSize(path: string): Promise<number | null> {
   try {
@@ -40,13 +40,26 @@ async function readFile(path: string, maxBytes = Number.MAX_SAFE_INTEGER): Promi
   }
 }
 
+/** Bytes per write call: a failing disk then fails mid-file, as a real one does. */
+const CHUNK = 1 << 20;
+
+/** Appends all of `bytes` or nothing: on a failed write the file is cut back to its previous length. */
 async function appendFile(path: string, bytes: Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const fh = await open(path, 'a');
+  const start = (await fh.stat()).size;
   try {
     let off = 0;
-    while (off < bytes.byteLength) off += (await fh.write(bytes, off, bytes.byteLength - off)).bytesWritten;
+    while (off < bytes.byteLength) {
+      const n = Math.min(CHUNK, bytes.byteLength - off);
+      checkWriteFault(path, start + off, n);
+      off += (await fh.write(bytes, off, n)).bytesWritten;
+    }
     await fh.sync();
+  } catch (e) {
+    // NOTE: a partly written record would make every later record unreadable; drop the partial bytes.
+    await fh.truncate(start).catch(() => undefined);
+    throw new Error(describeWriteError(e, path) ?? `writing ${path} failed: ${(e as Error).message}`);
   } finally {
     await fh.close();
   }

@@ -49,7 +49,7 @@ export class Tensor {
       if (!this.storage) throw new Error(`Graft: cannot view disposed tensor ${formatShape(share.shape)}`);
       this.storage.refs++;
     } else {
-      this.storage = { buffer: device.pool.acquire(this.size * 4), refs: 1 };
+      this.storage = { buffer: device.pool.acquire(this.size * 4, undefined, shape), refs: 1 };
       live.bytes += this.size * 4;
     }
     live.tensors++;

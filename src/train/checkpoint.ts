@@ -163,26 +163,38 @@ export async function restoreModel(source: ByteSource): Promise<TrainingModel> {
   if (file.metadata.format !== FORMAT) {
     throw new Error(`Graft loadModel: ${path} is not a Graft model file (format '${file.metadata.format ?? 'none'}'); weights-only files load with model.loadWeights()`);
   }
-  const spec = parseMeta<{ className: string; config: Record<string, unknown> }>(file, 'config', path)!;
-  const model = deserializeLayer(spec) as TrainingModel;
-  if (typeof (model as Partial<TrainingModel>).compile !== 'function') throw new Error(`Graft loadModel: ${path} holds a ${spec.className}, not a model`);
-  applyWeights(model, file, path, 'loadModel');
-  const meta = parseMeta<CompileMeta>(file, 'compile', path);
-  if (meta) {
-    const loss = getLoss(meta.loss.name, { fromLogits: meta.loss.fromLogits });
-    const metrics = meta.metrics.filter((name) => {
-      try {
-        getMetric(name as MetricName, loss.name);
-        return true;
-      } catch {
-        console.warn(`Graft loadModel: metric '${name}' is not a built-in metric; compile again to use it`);
-        return false;
+  let model: TrainingModel | null = null;
+  try {
+    const spec = parseMeta<{ className: string; config: Record<string, unknown> }>(file, 'config', path);
+    if (!spec || typeof spec !== 'object' || typeof spec.className !== 'string') throw new Error("its 'config' metadata does not describe a layer");
+    model = deserializeLayer(spec) as TrainingModel;
+    if (typeof (model as Partial<TrainingModel>).compile !== 'function') throw new Error(`it holds a ${spec.className}, not a model`);
+    applyWeights(model, file, path, 'loadModel');
+    const meta = parseMeta<CompileMeta>(file, 'compile', path);
+    if (meta) {
+      if (typeof meta !== 'object' || typeof meta.loss?.name !== 'string' || !Array.isArray(meta.metrics) || typeof meta.optimizer !== 'object') {
+        throw new Error("its 'compile' metadata is not a compile config (optimizer, loss, metrics)");
       }
-    });
-    model.compile({ optimizer: optimizerFromConfig(meta.optimizer), loss, metrics: metrics as MetricName[] });
-    applyOptimizerState(model, file, meta);
+      const loss = getLoss(meta.loss.name, { fromLogits: meta.loss.fromLogits });
+      const lossName = loss.name;
+      const metrics = meta.metrics.filter((name) => {
+        try {
+          getMetric(name as MetricName, lossName);
+          return true;
+        } catch {
+          console.warn(`Graft loadModel: metric '${name}' is not a built-in metric; compile again to use it`);
+          return false;
+        }
+      });
+      model.compile({ optimizer: optimizerFromConfig(meta.optimizer), loss, metrics: metrics as MetricName[] });
+      applyOptimizerState(model, file, meta);
+    }
+    applyTraining(model, file, path);
+    return model;
+  } catch (e) {
+    model?.dispose();
+    // NOTE: a corrupt config fails deep inside a layer or optimizer constructor; say which file it came from.
+    const message = (e as Error)?.message ?? String(e);
+    throw new Error(message.includes(path) ? message : `Graft loadModel: ${path}: ${message.replace(/^Graft /, '')}`);
   }
-  applyTraining(model, file, path);
-  return model;
 }
-

@@ -1,5 +1,6 @@
 // Model: a Functional graph with the Keras training API (compile, fit, evaluate, predict) and saving.
 
+import { callInSlices } from './micro-batch.js';
 import { concat } from '../ops/index.js';
 import { noGrad, tidy, keep } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -128,7 +129,7 @@ export class Model extends Functional implements TrainingModel {
   async predict(x: Tensor | Dataset, args: PredictArgs = {}): Promise<Tensor> {
     const parts: Tensor[] = [];
     const run = (input: Tensor) => {
-      const out = noGrad(() => tidy(() => this.call(input, { training: false, frozen: false })));
+      const out = callInSlices(this, input, `predict on model '${this.name}'`);
       if (Array.isArray(out)) throw new Error(`Graft predict: model '${this.name}' has ${out.length} outputs; call it directly`);
       parts.push(out);
     };

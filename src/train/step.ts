@@ -10,6 +10,7 @@ import type { Variable } from '../nn/variable.js';
 import type { Optimizer } from './optimizers/index.js';
 import type { Loss } from './losses.js';
 import { metricValues, type Metric } from './metrics.js';
+import { inSlices, sliceBatch, sliceLoss } from './micro-batch.js';
 import type { CompiledState, Logs } from './training-model.js';
 
 export type { CompiledState };
@@ -62,37 +63,72 @@ function single(out: Tensor | Tensor[]): Tensor {
   return out;
 }
 
-/** One optimizer step on (x, y); the loss and metric values go into `acc`. */
+/** One optimizer step on (x, y), in micro-batches when the batch's tensors exceed the buffer limit; the loss and metric values go into `acc`. */
 export function trainStep(model: Functional, c: CompiledState, x: Tensor | Tensor[], y: Tensor, acc: Accumulator): void {
   const params = c.trainable.map((t) => t.variable.value);
+  const batch = y.shape[0] ?? 1;
+  const kept: Tensor[][] = [];
+  let trained = false;
+  const dropKept = () => {
+    for (const vs of kept.splice(0)) for (const t of vs) t.dispose();
+  };
   for (const p of params) p.requiresGrad = true;
   try {
-    tidy(() => {
-      const pred = single(model.call(x, { training: true, frozen: false }));
-      const per = c.loss.perExample(y, pred);
-      const loss = mean(per);
-      if (loss.requiresGrad) {
-        loss.backward();
+    inSlices(model, 'train', x, `a training step of model '${model.name}'`, (start, count) => {
+      const whole = count === batch;
+      kept.push(tidy(() => {
+        const xs = whole ? x : sliceBatch(x, start, count);
+        const ys = whole ? y : sliceBatch(y, start, count);
+        const pred = single(model.call(xs, { training: true, frozen: false }));
+        const per = c.loss.perExample(ys, pred);
+        // NOTE: gradients accumulate across slices; sum/batch per slice adds up to the full batch's mean.
+        const loss = whole ? mean(per) : sliceLoss(per, batch);
+        if (loss.requiresGrad) {
+          loss.backward();
+          trained = true;
+        }
+        return [per, ...metricValues(c.metrics, ys, pred)];
+      }));
+    }, () => {
+      zeroGrad(params);
+      dropKept();
+      trained = false;
+    });
+    if (trained) {
+      tidy(() => {
         const pairs = c.trainable
           .filter((t) => t.variable.value.grad)
           .map((t) => ({ param: t.variable.value, grad: t.variable.value.grad!, name: t.name }));
         c.optimizer.applyGradients(pairs);
-      }
-      acc.add([per, ...metricValues(c.metrics, y, pred)]);
-    });
+      });
+    }
+    for (const values of kept) acc.add(values);
   } finally {
+    dropKept();
     zeroGrad(params);
     for (const p of params) p.requiresGrad = false;
   }
 }
 
-/** Loss and metrics on (x, y) in inference mode; values go into `acc`. */
+/** Loss and metrics on (x, y) in inference mode, in slices when the batch does not fit; values go into `acc`. */
 export function testStep(model: Functional, c: Pick<CompiledState, 'loss' | 'metrics'>, x: Tensor | Tensor[], y: Tensor, acc: Accumulator): void {
-  noGrad(() =>
-    tidy(() => {
-      const pred = single(model.call(x, { training: false, frozen: false }));
-      acc.add([c.loss.perExample(y, pred), ...metricValues(c.metrics, y, pred)]);
-    }),
-  );
+  const batch = y.shape[0] ?? 1;
+  const kept: Tensor[][] = [];
+  const dropKept = () => {
+    for (const vs of kept.splice(0)) for (const t of vs) t.dispose();
+  };
+  try {
+    inSlices(model, 'infer', x, `an evaluation step of model '${model.name}'`, (start, count) => {
+      const whole = count === batch;
+      kept.push(noGrad(() => tidy(() => {
+        const xs = whole ? x : sliceBatch(x, start, count);
+        const ys = whole ? y : sliceBatch(y, start, count);
+        const pred = single(model.call(xs, { training: false, frozen: false }));
+        return [c.loss.perExample(ys, pred), ...metricValues(c.metrics, ys, pred)];
+      })));
+    }, dropKept);
+    for (const values of kept) acc.add(values);
+  } finally {
+    dropKept();
+  }
 }
-

@@ -2,6 +2,7 @@
 
 import { NodeAttributes } from './attributes.js';
 import type { ConstValue } from './const-value.js';
+import { OnnxError } from './errors.js';
 import type { Dim, OnnxNode } from './model.js';
 
 /** What shape inference can look up about a node's inputs. */
@@ -20,6 +21,7 @@ const SAME_SHAPE = new Set([
   'Relu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Identity', 'Dropout', 'Cast', 'Softmax',
   'BatchNormalization', 'LeakyRelu', 'Elu', 'Exp', 'Log', 'Sqrt', 'Neg', 'Abs', 'Erf', 'Reciprocal', 'LogSoftmax',
 ]);
+const INT_DTYPES: ReadonlySet<string> = new Set(['int64', 'int32', 'int16', 'int8', 'uint8', 'uint16', 'uint32', 'uint64']);
 const BROADCAST = new Set(['Mul', 'Add', 'Sub', 'Div', 'Pow', 'Max', 'Min', 'Equal', 'Less', 'Greater', 'Where']);
 
 /** Output shapes of a node (one per output; null where unknown). */
@@ -32,9 +34,18 @@ function inferFirst(node: OnnxNode, ctx: ShapeContext): Dim[] | null {
   const a = new NodeAttributes(ctx.file, node);
   const inShape = (i: number): Dim[] | null => (node.inputs[i] ? ctx.shapeOf(node.inputs[i]!) : null);
   const inConst = (i: number): ConstValue | null => (node.inputs[i] ? ctx.constOf(node.inputs[i]!) : null);
+  // NOTE: shape-like inputs (Reshape's shape, pads, axes) must be integer tensors: a float weight wired there by a
+  // broken file would otherwise become fractional dims.
+  const intConst = (i: number, what: string): ConstValue | null => {
+    const c = inConst(i);
+    if (c && (!INT_DTYPES.has(c.dtype) || c.values.some((v) => typeof v === 'number' && !Number.isSafeInteger(v)))) {
+      throw new OnnxError({ file: ctx.file, node }, `${what} (input ${i}, '${node.inputs[i]}') must be an integer tensor (int64), got ${c.dtype}`);
+    }
+    return c;
+  };
   const ints = (i: number, attr: string, sinceOpset: number): number[] | null => {
     if (ctx.opset < sinceOpset) return a.has(attr) ? a.ints(attr) : null;
-    const c = inConst(i);
+    const c = intConst(i, attr);
     return c && c.values.every((v) => typeof v === 'number') ? (c.values as number[]) : null;
   };
   const x = inShape(0);
@@ -66,7 +77,7 @@ function inferFirst(node: OnnxNode, ctx: ShapeContext): Dim[] | null {
       const k = axis(a.int('axis', 1), x.length);
       return [product(x.slice(0, k)), product(x.slice(k))];
     }
-    case 'Reshape': return reshapeShape(x, inConst(1), a.int('allowzero', 0) === 1);
+    case 'Reshape': return reshapeShape(x, intConst(1, 'shape'), a.int('allowzero', 0) === 1);
     case 'Transpose': {
       const perm = a.ints('perm', x.map((_, i) => x.length - 1 - i));
       return perm.map((p) => x[p] ?? null);

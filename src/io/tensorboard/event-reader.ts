@@ -1,7 +1,7 @@
 // Reads TensorBoard event files back: verifies both CRCs of every record and decodes the Event protos.
 
 import { EventType } from './proto.js';
-import { decodeRecords } from './tfrecord.js';
+import { decodeRecords, EventFileError } from './tfrecord.js';
 
 /** A decoded Summary.Value holding a scalar (simple_value or a float tensor). */
 export interface SummaryValue {
@@ -63,7 +63,7 @@ export function parseEvents(bytes: Uint8Array, label = 'events'): TbEvent[] {
     try {
       raw = EventType.toObject(EventType.decode(rec), { longs: Number }) as RawEvent;
     } catch (e) {
-      throw new Error(`Graft readEvents: ${label}: record ${i} is not an Event (${(e as Error).message})`);
+      throw new EventFileError(`Graft readEvents: ${label}: record ${i} is not an Event (${(e as Error).message})`);
     }
     const ev: TbEvent = { wallTime: raw.wall_time ?? 0, step: raw.step ?? 0 };
     if (raw.file_version !== undefined) ev.fileVersion = raw.file_version;

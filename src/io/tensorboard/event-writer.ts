@@ -4,7 +4,7 @@
 import { platform } from '../../platform/platform.js';
 import { joinPath } from '../../platform/paths.js';
 import { DATA_CLASS_SCALAR, DT_FLOAT, EventType } from './proto.js';
-import { encodeRecord } from './tfrecord.js';
+import { EventFileError, encodeRecord } from './tfrecord.js';
 
 /** Options of EventWriter. */
 export interface EventWriterOptions {
@@ -25,13 +25,17 @@ let writers = 0;
 
 /**
  * Writes scalars to `<logdir>/events.out.tfevents.<unix seconds>.<host>`. Writes are queued and appended in order;
- * `flush()` and `close()` resolve once everything queued before them is on disk, and reject with the write's error.
+ * `flush()` and `close()` resolve once everything queued before them is on disk. When the disk fails (e.g. is full),
+ * the file keeps its complete records (appends are all or nothing), the events stay queued for the next flush, and
+ * the flush rejects with an EventFileError saying what happened.
  */
 export class EventWriter {
   /** The event file's path. */
   readonly path: string;
   private closed = false;
   private queue: Uint8Array[] = [];
+  /** Records of a failed append, written first by the next flush. */
+  private retry: Uint8Array[] = [];
   private lastFlush = Date.now();
   private chain: Promise<void> = Promise.resolve();
   private readonly style: 'simple' | 'tensor';
@@ -66,19 +70,31 @@ export class EventWriter {
 
   /** Appends the buffered events to the file (flushed to disk); resolves when they are written. */
   flush(): Promise<void> {
-    const records = this.queue;
-    this.queue = [];
     this.lastFlush = Date.now();
-    if (records.length === 0) return this.chain;
+    const taken = this.queue;
+    this.queue = [];
+    this.chain = this.chain.catch(() => undefined).then(() => this.append(taken));
+    return this.chain;
+  }
+
+  /** Appends the records of a failed flush, then `taken`; on failure keeps them all, in order, for the next flush. */
+  private async append(taken: Uint8Array[]): Promise<void> {
+    const records = [...this.retry, ...taken];
+    this.retry = [];
+    if (records.length === 0) return;
     const bytes = new Uint8Array(records.reduce((n, r) => n + r.length, 0));
     let off = 0;
     for (const r of records) {
       bytes.set(r, off);
       off += r.length;
     }
-    // NOTE: a failed append fails this flush and every later one, so that no gap in the file goes unnoticed.
-    this.chain = this.chain.then(() => platform().files.appendFile(this.path, bytes));
-    return this.chain;
+    try {
+      await platform().files.appendFile(this.path, bytes);
+    } catch (e) {
+      this.retry = records;
+      const problem = (e as Error).message || String(e);
+      throw new EventFileError(`Graft EventWriter: ${problem}; ${records.length + this.queue.length} event(s) kept for the next flush, the records written before are intact`);
+    }
   }
 
   /** Resolves when every write started so far (flushes, automatic ones included) has finished. */

@@ -2,6 +2,14 @@
 
 import { maskedCrc32c } from './crc32c.js';
 
+/** A corrupt or truncated TFRecord / event file; the message names the file, the record and its offset. */
+export class EventFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EventFileError';
+  }
+}
+
 /** Frames one record. */
 export function encodeRecord(data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length + 4);
@@ -20,16 +28,16 @@ export function decodeRecords(bytes: Uint8Array, label = 'tfrecord'): Uint8Array
   let pos = 0;
   while (pos < bytes.length) {
     const where = `${label}: record ${records.length} at byte ${pos}`;
-    if (pos + 12 > bytes.length) throw new Error(`Graft TFRecord ${where}: truncated length header`);
+    if (pos + 12 > bytes.length) throw new EventFileError(`Graft TFRecord ${where}: truncated length header`);
     const len = dv.getBigUint64(pos, true);
     if (dv.getUint32(pos + 8, true) !== maskedCrc32c(bytes.subarray(pos, pos + 8))) {
-      throw new Error(`Graft TFRecord ${where}: length CRC mismatch (corrupt file)`);
+      throw new EventFileError(`Graft TFRecord ${where}: length CRC mismatch (corrupt file)`);
     }
-    if (len > BigInt(bytes.length - pos - 16)) throw new Error(`Graft TFRecord ${where}: length ${len} runs past the end of the file`);
+    if (len > BigInt(bytes.length - pos - 16)) throw new EventFileError(`Graft TFRecord ${where}: length ${len} runs past the end of the file`);
     const n = Number(len);
     const data = bytes.subarray(pos + 12, pos + 12 + n);
     if (dv.getUint32(pos + 12 + n, true) !== maskedCrc32c(data)) {
-      throw new Error(`Graft TFRecord ${where}: data CRC mismatch (corrupt file)`);
+      throw new EventFileError(`Graft TFRecord ${where}: data CRC mismatch (corrupt file)`);
     }
     records.push(data);
     pos += 16 + n;

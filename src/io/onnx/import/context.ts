@@ -95,6 +95,11 @@ export class ImportContext {
     return v.tensor;
   }
 
+  /** A constant input that the op cannot do without; a missing one is an error naming it. */
+  requiredConst(node: OnnxNode, i: number, what: string): OnnxTensor {
+    return this.constInput(node, i, what) ?? this.fail(node, `${what} (input ${i}) is missing`);
+  }
+
   /** An int list given as an attribute before opset `since` and as a constant input from it on. */
   intsArg(node: OnnxNode, i: number, attr: string, since: number): number[] | null {
     if (this.opset < since) {

@@ -41,7 +41,7 @@ export function pair(ctx: ImportContext, node: OnnxNode, name: string, fallback:
 export function Conv(ctx: ImportContext, node: OnnxNode): void {
   const x0 = ctx.tensorInput(node, 0);
   if (x0.perm.length !== 4) return ctx.fail(node, `only 2-D convolutions are supported; input has rank ${x0.perm.length}`);
-  const w = ctx.constInput(node, 1, 'weight')!;
+  const w = ctx.requiredConst(node, 1, 'weight');
   const b = ctx.constInput(node, 2, 'bias');
   if (w.dims.length !== 4) return ctx.fail(node, `weight [${w.dims.join(',')}] must have rank 4 (2-D convolution)`);
   const x = ctx.toLayout(node, x0, channelsLast(4));

@@ -32,7 +32,7 @@ function gemmBias(ctx: ImportContext, node: OnnxNode, c: OnnxTensor | undefined,
 export function Gemm(ctx: ImportContext, node: OnnxNode): void {
   const a = ctx.attrs(node);
   const x0 = ctx.tensorInput(node, 0);
-  const b = ctx.constInput(node, 1, 'B')!;
+  const b = ctx.requiredConst(node, 1, 'B');
   if (x0.perm.length !== 2 || b.dims.length !== 2) return ctx.fail(node, `A and B must have rank 2, got ranks ${x0.perm.length} and ${b.dims.length}`);
   // NOTE: transA is a free transpose of the input's layout; the Dense layer then asks for the layout it needs.
   const x = a.int('transA', 0) ? { ...x0, perm: afterTranspose(x0.perm, [1, 0]) } : x0;
