@@ -9,6 +9,8 @@ import { buildPage } from '../web/server/build.js';
 import { serveWeb, type WebServer } from '../web/server/serve.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
+// NOTE: the same default as the tests: $GRAFT_SHARED_DIR, else ../shared beside the repository.
+const SHARED = process.env['GRAFT_SHARED_DIR'] || join(REPO, '..', 'shared');
 
 /** The Chromium flags a user needs for WebGPU on a Linux machine without a GPU (SwiftShader, a CPU Vulkan). */
 export const CHROMIUM_GPU_LESS_FLAGS = CHROMIUM_WEBGPU_ARGS.filter((a) => /webgpu|vulkan|angle/i.test(a));
@@ -19,9 +21,9 @@ export interface WebOptions {
   port?: number;
   /** Where the built page goes (default dist/web). */
   outDir?: string;
-  /** The pretrained MobileNetV2 ONNX file (default ../shared/weights/mobilenet_v2_1.0_224.onnx). */
+  /** The pretrained MobileNetV2 ONNX file (default <shared>/weights/mobilenet_v2_1.0_224.onnx). */
   weights?: string;
-  /** The sample's class-folder tree (default ../shared/data/food10/train). */
+  /** The sample's class-folder tree (default <shared>/data/food10/train). */
   sampleDir?: string;
   /** Sample images per class (default 12). */
   perClass?: number;
@@ -41,8 +43,8 @@ export async function startWeb(o: WebOptions = {}): Promise<StartedWeb> {
   const files = await buildPage(outDir);
   const server = await serveWeb({
     pageDir: outDir,
-    weights: o.weights ?? join(REPO, '..', 'shared', 'weights', 'mobilenet_v2_1.0_224.onnx'),
-    sampleDir: o.sampleDir ?? join(REPO, '..', 'shared', 'data', 'food10', 'train'),
+    weights: o.weights ?? join(SHARED, 'weights', 'mobilenet_v2_1.0_224.onnx'),
+    sampleDir: o.sampleDir ?? join(SHARED, 'data', 'food10', 'train'),
     perClass: o.perClass ?? 12,
     classes: o.classes,
     port: o.port ?? 0,
