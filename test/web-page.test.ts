@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeModel, GraphBuilder } from '../src/io/onnx/writer.js';
-import { input, io, layers, loadModel, model as functionalModel, tensor } from '../src/index.js';
+import { input, io, layers, loadModel, loadOnnx, model as functionalModel, tensor } from '../src/index.js';
 import { chromiumLaunchOptions, findChromium } from '../tools/browser/chromium.js';
 import { startWeb, type StartedWeb } from '../tools/web.js';
 import { labelByFolder } from '../web/src/dropped-files.js';
@@ -92,15 +92,19 @@ async function predictPhoto(): Promise<{ top: { className: string; probability: 
 }
 
 async function downloadSafetensors(name: string): Promise<string> {
-  const [download] = await Promise.all([page.waitForEvent('download', { timeout: LONG }), page.click('#download-safetensors')]);
+  return downloadFrom('#download-safetensors', name);
+}
+
+async function downloadFrom(button: string, name: string): Promise<string> {
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: LONG }), page.click(button)]);
   const path = join(tmp, name);
   await download.saveAs(path);
   return path;
 }
 
-/** The page's input pixels through the downloaded model, in Node (Dawn). */
+/** The page's input pixels through the downloaded model (.safetensors or .onnx), in Node (Dawn). */
 async function predictInNode(file: string, pixels: number[], size: number): Promise<number[]> {
-  const m = await loadModel(file);
+  const m = file.endsWith('.onnx') ? await loadOnnx(file) : await loadModel(file);
   const x = tensor(Float32Array.from(pixels), [1, size, size, 3]);
   const y = await m.predict(x);
   const out = Array.from(await y.data());
@@ -236,7 +240,7 @@ describe.skipIf(skip)('the transfer-learning web page in headless Chromium', () 
     expect(longest).toBeLessThan(200);
   }, TEST_TIMEOUT);
 
-  it('predicts a photo (top 3) and the downloaded .safetensors gives the same probabilities in Node', async () => {
+  it('predicts a photo (top 3) and the downloaded .safetensors and .onnx give the same probabilities in Node', async () => {
     trained = await predictPhoto();
     expect(trained.top).toHaveLength(3);
     expect(await page.locator('#top3 li').count()).toBe(3);
@@ -247,6 +251,9 @@ describe.skipIf(skip)('the transfer-learning web page in headless Chromium', () 
     const argmax = (p: number[]) => p.indexOf(Math.max(...p));
     expect(argmax(node)).toBe(argmax(trained.probabilities));
     for (let i = 0; i < node.length; i++) expect(Math.abs(node[i]! - trained.probabilities[i]!)).toBeLessThanOrEqual(1e-4);
+    const onnx = await predictInNode(await downloadFrom('#download-onnx', 'trained.onnx'), trained.pixels, trained.size);
+    expect(argmax(onnx)).toBe(argmax(trained.probabilities));
+    for (let i = 0; i < onnx.length; i++) expect(Math.abs(onnx[i]! - trained.probabilities[i]!)).toBeLessThanOrEqual(1e-4);
     const shot = join(tmpdir(), 'graft-web-page-trained.png');
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`web-page.test: screenshot of the trained page: ${shot}`);
