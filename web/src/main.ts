@@ -209,6 +209,11 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     case 'stored':
       showStored(m.stored);
       break;
+    case 'model-loaded':
+      page.hasModel = true;
+      log(`Loaded ${m.name} (${m.epochsDone} epochs done): predict with it or download it.`);
+      refreshButtons();
+      break;
     case 'error':
       if (m.kind === 'no-webgpu' || m.kind === 'no-adapter') {
         // NOTE: the first line names the cause; the steps that follow in Graft's message are the page's own below.

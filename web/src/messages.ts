@@ -80,4 +80,5 @@ export type FromWorker =
   | { type: 'prediction'; name: string; top: TopClass[]; probabilities: number[]; pixels: Uint8Array; size: number }
   | { type: 'download'; fileName: string; bytes: Uint8Array; mime: string }
   | { type: 'stored'; stored: StoredRun | null }
+  | { type: 'model-loaded'; name: string; epochsDone: number }
   | { type: 'error'; kind: ErrorKind; message: string };

@@ -21,10 +21,12 @@ const state: {
   baseBytes: Uint8Array | null;
   baseName: string;
   model: graft.Model | null;
+  /** Class names of the model's outputs (from the run, or from a loaded model file's metadata). */
+  classNames: string[];
   run: RunRecord | null;
   training: boolean;
   deviceLost: boolean;
-} = { baseBytes: null, baseName: '', model: null, run: null, training: false, deviceLost: false };
+} = { baseBytes: null, baseName: '', model: null, classNames: [], run: null, training: false, deviceLost: false };
 
 function fail(e: unknown, what: string): void {
   const { kind, message } = explain(e, what);
@@ -139,6 +141,7 @@ async function resume(featureEpochs: number, fineTuneEpochs: number): Promise<vo
 
 async function fitRun(run: RunRecord, images: { blob: Blob; label: string }[]): Promise<void> {
   const model = state.model!;
+  state.classNames = run.classNames;
   const s = run.settings;
   const total = s.featureEpochs + s.fineTuneEpochs;
   const data = await makeDatasets(images, s, run.classNames);
@@ -175,7 +178,7 @@ async function top3(image: Blob, name: string): Promise<void> {
     throw new PageError('not-an-image', `${name} is not an image the browser can decode (JPEG, PNG, WebP or GIF).`);
   }
   const size = model.inputs[0]!.shape[1]!;
-  const classNames = state.run?.classNames ?? [];
+  const classNames = state.classNames;
   const pixels = await graft.data.decodeImage(image, size, size);
   const x = graft.tensor(Float32Array.from(pixels), [1, size, size, 3]);
   const y = await model.predict(x);
@@ -198,7 +201,7 @@ async function exportModel(format: 'safetensors' | 'onnx'): Promise<void> {
   const file = graft.io.decodeSafetensors(await model.saveBytes(), 'model');
   const entries = [...file.tensors].map(([name, t]) => ({ name, shape: t.shape, dtype: t.dtype, data: t.data }));
   // NOTE: the class names travel inside the file, as the demo's model.safetensors has them.
-  const bytes = graft.io.encodeSafetensors(entries, { ...file.metadata, [CLASS_NAMES_KEY]: JSON.stringify(state.run?.classNames ?? []) });
+  const bytes = graft.io.encodeSafetensors(entries, { ...file.metadata, [CLASS_NAMES_KEY]: JSON.stringify(state.classNames) });
   send({ type: 'download', fileName: `${stem}.safetensors`, bytes, mime: 'application/octet-stream' }, [bytes.buffer]);
 }
 
@@ -210,9 +213,8 @@ async function loadCheckpointFile(file: Blob, name: string): Promise<void> {
     });
     const meta = graft.io.decodeSafetensors(bytes, name).metadata[CLASS_NAMES_KEY];
     state.model = model;
-    state.run = state.run ?? null;
-    if (meta && state.run) state.run.classNames = JSON.parse(meta) as string[];
-    send({ type: 'log', line: `Loaded ${name} (${model.epochsDone} epochs done).` });
+    state.classNames = meta ? (JSON.parse(meta) as string[]) : [];
+    send({ type: 'model-loaded', name, epochsDone: model.epochsDone });
     return;
   }
   try {
@@ -221,7 +223,7 @@ async function loadCheckpointFile(file: Blob, name: string): Promise<void> {
     throw new PageError('checkpoint-mismatch', `${name} is not a checkpoint of this model (${state.model.name}): ${(e as Error).message}\n` +
       'Nothing was changed: the model in memory and the stored checkpoints are as they were.');
   }
-  send({ type: 'log', line: `Loaded the checkpoint ${name} into the model (${state.model.epochsDone} epochs done).` });
+  send({ type: 'model-loaded', name, epochsDone: state.model.epochsDone });
 }
 
 async function handle(m: ToWorker): Promise<void> {
