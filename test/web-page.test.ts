@@ -356,7 +356,7 @@ describe.skipIf(skip)('the transfer-learning web page in headless Chromium', () 
     expect(await page.evaluate('document.body.dataset.stored')).toBe(String(stored));
   }, TEST_TIMEOUT);
 
-  it('a lost GPU device gives a message, and the stored checkpoint survives for the next visit', async () => {
+  it('a lost GPU device gives a message; the stored checkpoint survives and the downloaded model reopens in a fresh page', async () => {
     const n = await errorCount();
     await page.evaluate('graftWeb.loseDevice()');
     await waitError(n);
@@ -365,6 +365,12 @@ describe.skipIf(skip)('the transfer-learning web page in headless Chromium', () 
     expect(m.text).toMatch(new RegExp(`checkpoint of epoch ${stored} .*Reload the page`, 's'));
     await openPage();
     await page.waitForSelector(`body[data-stored="${stored}"]`, { timeout: LONG, state: 'attached' });
+    // The model downloaded after training, opened in the fresh page, predicts as it did.
+    await page.setInputFiles('#checkpoint-input', join(tmp, 'trained.safetensors'));
+    await page.waitForFunction('document.getElementById("log").textContent.includes("Loaded trained.safetensors (3 epochs done)")', undefined, { timeout: LONG });
+    const again = await predictPhoto();
+    expect(again.top.map((t) => t.className)).toEqual(trained.top.map((t) => t.className));
+    for (let i = 0; i < again.probabilities.length; i++) expect(Math.abs(again.probabilities[i]! - trained.probabilities[i]!)).toBeLessThanOrEqual(1e-6);
   }, TEST_TIMEOUT);
 
   it('says what to do when the browser has no WebGPU or gives no adapter', async () => {
