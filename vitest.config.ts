@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import { chromiumLaunchOptions, findChromium } from './tools/browser/chromium.js';
@@ -12,7 +15,13 @@ export const BROWSER_SUITES = [
 // NOTE: a missing Chromium must fail the browser project loudly, never skip it: vitest then reports the launch error.
 const chromium = findChromium() ?? '/usr/bin/chromium';
 
+// NOTE: checkouts that share one node_modules (worktrees) would share Vite's dependency cache; one run's
+// re-optimization can reload another run's browser pages ("Vitest failed to find the runner", seen once here).
+const checkout = createHash('sha256').update(import.meta.dirname).digest('hex').slice(0, 12);
+const cacheDir = join(tmpdir(), `graft-vite-${checkout}`);
+
 export default defineConfig({
+  cacheDir,
   test: {
     testTimeout: 120_000,
     hookTimeout: 120_000,

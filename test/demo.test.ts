@@ -1,11 +1,12 @@
 // A shortened demo (2 epochs of feature extraction + 1 of fine-tuning, 2 steps, 32x32 images, a generated 3-class
-// dataset): run as `tools/demo.ts` in a child process and interrupted with SIGINT after the phase-1 checkpoint,
-// then resumed in-process. Checks the checkpoints, the resumed epoch numbers (3 after 2) in the logs and the
-// history, the TensorBoard records, the class names in the final model file and the plot. Needs the pretrained
+// dataset): run as `tools/demo.ts` in a child process that signals itself at a point the test names
+// (GRAFT_DEMO_SIGNAL_AT), then resumed. Ctrl-C or a kill at any point of an epoch end leaves every checkpoint matched
+// by TensorBoard and history.json, and a resume leaves each epoch once in the logs. Checks the checkpoints, the
+// resumed epoch numbers (3 after 2) in the logs and the history, the TensorBoard records, the class names in the
+// final model file and the plot. Needs the pretrained
 // MobileNetV2 in ../shared (skipped, with the reason printed, when it is absent).
 
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -16,9 +17,10 @@ import { readSafetensors } from '../src/io/safetensors.js';
 import { DEMO_DEFAULTS } from '../tools/demo/options.js';
 import { runTransfer } from '../tools/demo/workflow.js';
 import type { RunHistory } from '../tools/demo/run-dir.js';
-import { rng } from '../src/tensor/tensor.js';
 import { useDevice } from './helpers/gpu.js';
 import { sharedPath, sharedSkipReason } from './helpers/shared.js';
+import { checkpointEpochs, expectLogsCoverCheckpoints, historyEpochs, loggedEpochs, runDemo } from './helpers/demo-run.js';
+import { CLASSES, makeDataset } from './helpers/demo-data.js';
 
 useDevice();
 
@@ -27,65 +29,6 @@ const WEIGHTS = join(ROOT, DEMO_DEFAULTS.mobileNetWeights);
 // NOTE: the demo child reads ../shared itself; GRAFT_SHARED_DIR pointing elsewhere (e.g. /nonexistent) skips it.
 const present = sharedSkipReason('demo.test', sharedPath('weights', 'mobilenet_v2_1.0_224.onnx'), WEIGHTS) === null;
 
-const CLASSES = ['circles', 'stripes', 'plain'];
-
-/** train/ and test/ class folders of small generated PNGs whose class sets the pattern. */
-async function makeDataset(root: string): Promise<void> {
-  const r = rng(7);
-  for (const [split, n] of [['train', 6], ['test', 4]] as const) {
-    for (const [c, name] of CLASSES.entries()) {
-      mkdirSync(join(root, split, name), { recursive: true });
-      for (let i = 0; i < n; i++) {
-        const size = 40;
-        const px = Buffer.alloc(size * size * 3);
-        for (let y = 0; y < size; y++) {
-          for (let x = 0; x < size; x++) {
-            const on = c === 0 ? (x - 20) ** 2 + (y - 20) ** 2 < 150 : c === 1 ? x % 8 < 4 : false;
-            for (let k = 0; k < 3; k++) px[(y * size + x) * 3 + k] = Math.max(0, Math.min(255, (on ? 220 : 60) + 40 * (r() - 0.5)));
-          }
-        }
-        await sharp(px, { raw: { width: size, height: size, channels: 3 } }).png().toFile(join(root, split, name, `${i}.png`));
-      }
-    }
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Runs the demo in a child process and sends SIGINT once `stopWhen` exists; resolves with its exit and output. */
-function runDemoUntil(args: string[], outDir: string, stopWhen: (runDir: string) => string): Promise<{ code: number | null; signal: string | null; stdout: string; runDir: string }> {
-  return new Promise((resolve, reject) => {
-    // NOTE: tsx's CLI relays SIGINT and SIGKILLs a child that does not answer within 60 ms (a busy GPU step),
-    // so the demo runs in one process with tsx as a loader, as `npm run demo` does.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/demo.ts', ...args], {
-      cwd: ROOT, env: { ...process.env, XDG_RUNTIME_DIR: process.env['XDG_RUNTIME_DIR'] ?? '/tmp' },
-    });
-    let stdout = '';
-    let runDir = '';
-    let done = false;
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', () => {});
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      done = true;
-      resolve({ code, signal, stdout, runDir });
-    });
-    void (async () => {
-      while (!done) {
-        const runs = existsSync(outDir) ? readdirSync(outDir) : [];
-        if (runs.length === 1) {
-          runDir = join(outDir, runs[0]!);
-          if (existsSync(stopWhen(runDir))) {
-            child.kill('SIGINT');
-            return;
-          }
-        }
-        await sleep(20);
-      }
-    })();
-  });
-}
-
 describe.skipIf(!present)('the transfer-learning demo, shortened', () => {
   it('is interrupted after feature extraction, resumes at epoch 3 (fine-tuning) and writes the whole run folder', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'graft-demo-'));
@@ -93,7 +36,7 @@ describe.skipIf(!present)('the transfer-learning demo, shortened', () => {
     const out = join(tmp, 'runs');
     await makeDataset(data);
     const args = ['--data', data, '--out', out, '--image-size', '32', '--batch-size', '4', '--steps', '2', '--epochs', '2', '--fine-tune-epochs', '1', '--verbose', '2'];
-    const first = await runDemoUntil(args, out, (dir) => join(dir, 'checkpoints', 'epoch-02.safetensors'));
+    const first = await runDemo(args, out, 'after-epoch-end:2');
     const runDir = first.runDir;
     expect(first.code, first.stdout).toBe(130);
     expect(first.stdout).toMatch(/MobileNetV2 from .*mobilenet_v2_1\.0_224\.onnx \(weights\/efficientnet-b0\.onnx is absent/);
@@ -128,6 +71,7 @@ describe.skipIf(!present)('the transfer-learning demo, shortened', () => {
     const final = await readSafetensors(join(runDir, 'model.safetensors'));
     expect(JSON.parse(final.metadata['classNames']!)).toEqual([...CLASSES].sort());
     expect(final.metadata['format']).toBe('graft.model.v1');
+    expect(existsSync(join(runDir, 'backup'))).toBe(false);
 
     const scalars = (kind: string) => readdirSync(join(runDir, 'logs', kind)).flatMap((f) => scalarsOf(readEvents(join(runDir, 'logs', kind, f))));
     const trainLoss = scalars('train').filter((s) => s.tag === 'epoch_loss');
@@ -148,4 +92,78 @@ describe.skipIf(!present)('the transfer-learning demo, shortened', () => {
     expect(meta.format).toBe('svg');
     expect(meta.width).toBe(720);
   }, 150_000);
+
+  const shortArgs = (data: string, out: string) => ['--data', data, '--out', out, '--image-size', '32', '--batch-size', '4', '--steps', '1', '--epochs', '2', '--fine-tune-epochs', '1', '--verbose', '0'];
+  let dataDir = '';
+  const dataset = async () => {
+    if (!dataDir) {
+      dataDir = join(mkdtempSync(join(tmpdir(), 'graft-demo-')), 'data');
+      await makeDataset(dataDir);
+    }
+    return dataDir;
+  };
+
+  it('finishes an epoch end that has begun on Ctrl-C (between the TensorBoard write and the checkpoint), then exits', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'graft-demo-')), 'runs');
+    const run = await runDemo(shortArgs(await dataset(), out), out, 'before-checkpoint:2');
+    expect(run.code, run.stdout).toBe(130);
+    expect(run.stdout).toContain('Interrupted at the end of epoch 2: finishing its logs and checkpoint first (Ctrl-C again to exit now).');
+    expect(run.stdout).toContain(`The last complete checkpoint is ${join(run.runDir, 'checkpoints', 'epoch-02.safetensors')} (epoch 2).`);
+    expect(checkpointEpochs(run.runDir)).toEqual([1, 2]);
+    expect(loggedEpochs(run.runDir)).toEqual([0, 1]);
+    expect(historyEpochs(run.runDir)).toEqual([0, 1]);
+    await expectLogsCoverCheckpoints(run.runDir);
+  }, 60_000);
+
+  it('a second Ctrl-C exits at once and says the checkpoint was not written; the logs still cover every checkpoint', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'graft-demo-')), 'runs');
+    const run = await runDemo(shortArgs(await dataset(), out), out, 'before-checkpoint:2:SIGINT2');
+    expect(run.code, run.stdout).toBe(130);
+    expect(run.stdout).toContain('Interrupted again: exiting before the end of epoch 2 was finished (its checkpoint was not written; a resume redoes epoch 2 and drops its partial logs).');
+    expect(checkpointEpochs(run.runDir)).toEqual([1]);
+    await expectLogsCoverCheckpoints(run.runDir);
+  }, 60_000);
+
+  it('a kill -9 right after a checkpoint leaves logs that hold its epoch', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'graft-demo-')), 'runs');
+    const run = await runDemo(shortArgs(await dataset(), out), out, 'after-checkpoint:2:SIGKILL');
+    expect(run.signal, run.stdout).toBe('SIGKILL');
+    expect(checkpointEpochs(run.runDir)).toEqual([1, 2]);
+    await expectLogsCoverCheckpoints(run.runDir);
+  }, 60_000);
+
+  it('a kill -9 after the logs but before the checkpoint: the resume redoes the epoch and logs it once', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'graft-demo-')), 'runs');
+    const run = await runDemo(shortArgs(await dataset(), out), out, 'before-checkpoint:2:SIGKILL');
+    expect(run.signal, run.stdout).toBe('SIGKILL');
+    expect(checkpointEpochs(run.runDir)).toEqual([1]);
+    expect(loggedEpochs(run.runDir)).toEqual([0, 1]);
+    await expectLogsCoverCheckpoints(run.runDir);
+    const resumed = await runDemo([...shortArgs(await dataset(), out), '--resume', run.runDir], out);
+    expect(resumed.code, resumed.stdout).toBe(0);
+    expect(checkpointEpochs(run.runDir)).toEqual([1, 2, 3]);
+    expect(loggedEpochs(run.runDir)).toEqual([0, 1, 2]);
+    expect(historyEpochs(run.runDir)).toEqual([0, 1, 2]);
+    await expectLogsCoverCheckpoints(run.runDir);
+  }, 90_000);
+  it('--backup-steps 1: a kill -9 mid-epoch resumes from the backup, in feature extraction and in fine-tuning', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'graft-demo-')), 'runs');
+    const args = [...shortArgs(await dataset(), out), '--steps', '2', '--backup-steps', '1'];
+    const run = await runDemo(args, out, 'after-batch:3:SIGKILL');
+    expect(run.signal, run.stdout).toBe('SIGKILL');
+    expect(checkpointEpochs(run.runDir)).toEqual([1]);
+    // NOTE: this process trains the last batch of epoch 2, then the first of epoch 3 (fine-tuning), and is killed.
+    const second = await runDemo([...args, '--resume', run.runDir], out, 'after-batch:2:SIGKILL');
+    expect(second.signal, second.stdout).toBe('SIGKILL');
+    expect(second.stdout).toContain(`Resuming ${run.runDir} from the backup ${join(run.runDir, 'backup', 'backup.safetensors')}: 1 epoch done and 1 batch of epoch 2/3 (feature extraction).`);
+    await expectLogsCoverCheckpoints(run.runDir);
+    const third = await runDemo([...args, '--resume', run.runDir], out);
+    expect(third.code, third.stdout).toBe(0);
+    expect(third.stdout).toContain('2 epochs done and 1 batch of epoch 3/3 (fine-tuning).');
+    expect(third.stdout).toMatch(/Fine-tuning: unfroze block_16_expand_BN/);
+    expect(checkpointEpochs(run.runDir)).toEqual([1, 2, 3]);
+    expect(loggedEpochs(run.runDir)).toEqual([0, 1, 2]);
+    expect(historyEpochs(run.runDir)).toEqual([0, 1, 2]);
+    expect(existsSync(join(run.runDir, 'backup'))).toBe(false);
+  }, 120_000);
 });

@@ -87,7 +87,7 @@ export function buildCli(): Command {
     .command('predict')
     .description('top-k classes of images with a trained model (.safetensors from model.save, or .onnx)')
     .argument('<images...>', 'image files or folders of images')
-    .requiredOption('--model <file>', 'model file: .safetensors (class names in its metadata or a classes.json beside it) or .onnx')
+    .requiredOption('--model <file>', 'model file: .safetensors (class names in its metadata or a classes.json beside it) or .onnx; or efficientnet-b0 (Keras\' ImageNet weights, downloaded once)')
     .option('--top <k>', 'classes to print per image', '3')
     .option('--classes <file>', 'class names: a JSON array or one name per line (overrides the model\'s)')
     .option('--image-size <n>', 'resize to n x n when the model does not fix its input size')

@@ -3,6 +3,8 @@
 
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
+import type { Classifier } from './demo/load-classifier.js';
+import { readClassNames } from './demo/class-names.js';
 
 /** The flags of `graft predict`. */
 export interface PredictFlags {
@@ -57,20 +59,47 @@ function asProbabilities(v: Float32Array, classes: number): Float32Array {
   return out;
 }
 
+/** `--model` names that are not files: keras.applications models with ImageNet weights, fetched once into the cache. */
+const APPLICATIONS = ['efficientnet-b0'] as const;
+
+/** EfficientNet-B0 with Keras' ImageNet weights and ImageNet's class names (fetched into $GRAFT_HOME/models). */
+async function imagenetClassifier(classesFile: string | undefined): Promise<Classifier> {
+  const { efficientNetB0, imagenetClassNames } = await import('../src/applications/index.js');
+  const { nodeModelFileCache } = await import('../src/node/model-cache.js');
+  const cache = nodeModelFileCache();
+  const model = await efficientNetB0({ weights: 'imagenet', includeTop: true, cache });
+  let classNames: string[] | null = null;
+  if (classesFile) {
+    classNames = await readClassNames('', classesFile);
+    // NOTE: TF-slim label files (e.g. imagenet_labels.txt) put 'background' before the 1000 classes.
+    if (classNames?.length === 1001) classNames = classNames.slice(1);
+    if (classNames?.length !== 1000) throw new Error(`${classesFile} has ${classNames?.length ?? 0} class names; EfficientNet-B0 has 1000`);
+  } else {
+    try {
+      classNames = await imagenetClassNames(cache);
+    } catch (e) {
+      console.error(`(no ImageNet class names: ${(e as Error).message}; printing indices)`);
+    }
+  }
+  // NOTE: Keras' B0 takes 0..255 pixels and rescales and normalizes inside the model.
+  return { model, height: 224, width: 224, classes: 1000, classNames, scale: 1, offset: 0 };
+}
+
 /** Runs predict; returns the exit code. User errors throw one-line messages. */
 export async function predictCommand(images: string[], f: PredictFlags): Promise<number> {
   const top = Number(f.top ?? 3);
   if (!Number.isInteger(top) || top < 1) throw new Error(`--top must be a positive integer, got '${f.top}'`);
   const imageSize = f.imageSize === undefined ? undefined : Number(f.imageSize);
   const files = expandImages(images);
-  if (!existsSync(f.model)) throw new Error(`model file not found: ${f.model}`);
+  const application = (APPLICATIONS as readonly string[]).includes(f.model);
+  if (!application && !existsSync(f.model)) throw new Error(`model file not found: ${f.model} (or name a pretrained model: ${APPLICATIONS.join(', ')})`);
   const { init } = await import('../src/tensor/engine.js');
   const { tensor } = await import('../src/tensor/tensor.js');
   const { noGrad } = await import('../src/tensor/engine.js');
   const { decodeImage } = await import('../src/data/decode.js');
   const { loadClassifier } = await import('./demo/load-classifier.js');
   await init();
-  const c = await loadClassifier(f.model, { classes: f.classes, imageSize, inputRange: f.inputRange });
+  const c = application ? await imagenetClassifier(f.classes) : await loadClassifier(f.model, { classes: f.classes, imageSize, inputRange: f.inputRange });
   const per = c.height * c.width * 3;
   const results: { image: string; top: { class: string; index: number; probability: number }[] }[] = [];
   const batch = 16;

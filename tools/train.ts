@@ -24,6 +24,7 @@ export interface TrainFlags {
   seed?: string;
   full?: boolean;
   resume?: string | boolean;
+  backupSteps?: string;
   verbose?: string;
 }
 
@@ -47,7 +48,8 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--out <dir>', 'where runs/<timestamp>/ folders are created', d.outDir)
     .option('--seed <n>', 'seed of shuffling, initial weights and augmentation', String(d.seed))
     .option('--full', "the Keras tutorial's sizes: 224x224, every image every epoch (slow on a software GPU)")
-    .option('--resume [runDir]', 'continue a run from its last complete checkpoint (default: the newest run in --out)')
+    .option('--resume [runDir]', "continue a run from its backup or last complete checkpoint, whichever is further (default: the newest run in --out)")
+    .option('--backup-steps <n>', "back the run up (its backup/ folder) every n batches instead of every epoch, so that a kill loses at most n batches")
     .option('--verbose <0|1|2>', 'progress: 1 Keras progress bars, 2 one line per epoch, 0 none', '1');
 }
 
@@ -85,6 +87,7 @@ export function settingsFromFlags(f: TrainFlags): TransferSettings {
     validateFeatureExtraction: f.validateAll ?? base.validateFeatureExtraction,
     outDir: f.out ?? base.outDir,
     seed: int('seed', f.seed, base.seed),
+    backupSteps: f.backupSteps === undefined ? null : int('backup-steps', f.backupSteps, 0),
   };
   try {
     checkSettings(s);
@@ -93,7 +96,7 @@ export function settingsFromFlags(f: TrainFlags): TransferSettings {
     const flagOf: Record<string, string> = {
       imageSize: '--image-size', batchSize: '--batch-size', initialEpochs: '--epochs', fineTuneEpochs: '--fine-tune-epochs',
       unfreeze: '--unfreeze', stepsPerEpoch: '--steps', learningRate: '--lr', fineTuneLearningRate: '--fine-tune-lr',
-      validationFraction: '--val-fraction',
+      validationFraction: '--val-fraction', backupSteps: '--backup-steps',
     };
     const msg = (e as Error).message;
     const key = msg.split(' ')[0]!;

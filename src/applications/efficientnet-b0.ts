@@ -2,7 +2,6 @@
 // exported from torchvision (torch.onnx) or from Keras (tf2onnx), mapped onto the Keras-named layers.
 
 import { OnnxError, type OnnxSource } from '../io/onnx/index.js';
-import type { ActivationName } from '../nn/index.js';
 import type { Model } from '../train/model.js';
 import { buildEfficientNetB0 } from './efficientnet-b0-model.js';
 import { b0Convs } from './efficientnet-b0-spec.js';
@@ -10,37 +9,45 @@ import { imagenetNormalization, initializeKernels, normalizationOfAffine } from 
 import { loadConvs, loadDense } from './load-weights.js';
 import { readOnnxPlan } from './onnx-plan.js';
 import type { Pads } from './padding.js';
+import type { EfficientNetB0Options, KerasWeightsSource } from './efficientnet-b0-options.js';
+import { isHdf5 } from '../io/h5/hdf5.js';
+import { platform } from '../platform/platform.js';
 
-/** Options of efficientNetB0 (Keras' names). */
-export interface EfficientNetB0Options {
-  /**
-   * null (default): fresh weights with Keras' initializers. A path: an ONNX EfficientNet-B0 whose weights are
-   * loaded, with its padding; a torchvision file expects (x/255 - mean) / std on ImageNet's mean and std, a Keras
-   * file carries its own Rescaling and Normalization; either way the model takes NHWC pixels in 0..255.
-   */
-  weights?: OnnxSource | null;
-  /** Keep avg_pool, top_dropout and the predictions layer (default true). */
-  includeTop?: boolean;
-  /** [height, width, 3]; default the file's input size, else [224, 224, 3]. */
-  inputShape?: [number, number, number];
-  /** Classes of the predictions layer; default 1000, or the file's classifier size (which it must equal). */
-  classes?: number;
-  /** Without top: 'avg' ends with global average pooling ('max' has no Graft layer yet). */
-  pooling?: 'avg';
-  /** Activation of predictions; default 'softmax', or for a file 'softmax' only when the file ends with one. */
-  classifierActivation?: ActivationName;
-}
+export type { EfficientNetB0Options, KerasWeightsSource } from './efficientnet-b0-options.js';
 
-/** EfficientNet-B0 as a Graft Model with Keras' layer names (input_1, rescaling, normalization, stem_conv, ...). */
-export function efficientNetB0(options: EfficientNetB0Options = {}): Model {
+const isKerasSource = (w: EfficientNetB0Options['weights']): w is KerasWeightsSource =>
+  (w instanceof Uint8Array && isHdf5(w)) || w === 'imagenet' || (typeof w === 'string' && w.endsWith('.h5'));
+
+/**
+ * EfficientNet-B0 with Keras' layer names (input_1, rescaling, normalization, stem_conv, ...) and Keras' weights:
+ * `await efficientNetB0({ weights: 'imagenet', includeTop: false })` fetches keras.applications' file once into the
+ * cache; a `.h5` path (typed as ending in '.h5') or its bytes load that file. Both resolve to the Model.
+ */
+export function efficientNetB0(options: EfficientNetB0Options & { weights: KerasWeightsSource }): Promise<Model>;
+/** EfficientNet-B0 with fresh weights or an ONNX file's, built at once. */
+export function efficientNetB0(options?: EfficientNetB0Options & { weights?: string | ArrayBuffer | null }): Model;
+export function efficientNetB0(options: EfficientNetB0Options = {}): Model | Promise<Model> {
   const includeTop = options.includeTop ?? true;
-  if (options.weights) return fromOnnx(options.weights, options, includeTop);
+  const w = options.weights;
+  if (isKerasSource(w)) return fromKeras(w, options);
+  // NOTE: ONNX bytes are typed like .h5 bytes (a Uint8Array), so they resolve through a Promise too.
+  if (w instanceof Uint8Array) return Promise.resolve().then(() => fromOnnx(w, options, includeTop));
+  if (w) return fromOnnx(w, options, includeTop);
   const model = buildEfficientNetB0({
     inputShape: options.inputShape ?? [224, 224, 3], includeTop, classes: options.classes ?? 1000, pooling: options.pooling,
     classifierActivation: options.classifierActivation ?? 'softmax', normalization: imagenetNormalization(),
   });
   initializeKernels(model);
   return model;
+}
+
+async function fromKeras(w: KerasWeightsSource, options: EfficientNetB0Options): Promise<Model> {
+  // NOTE: loaded on use: h5wasm's WebAssembly is only compiled when Keras weights are asked for.
+  const keras = await import('./efficientnet-b0-keras.js');
+  if (w === 'imagenet') return keras.efficientNetB0Imagenet(options);
+  if (w instanceof Uint8Array) return keras.efficientNetB0FromKerasH5(w, 'the .h5 bytes', options);
+  const { MAX_HDF5_BYTES } = await import('../io/h5/index.js');
+  return keras.efficientNetB0FromKerasH5(await platform().files.readFile(w, MAX_HDF5_BYTES), w, options);
 }
 
 function fromOnnx(path: OnnxSource, options: EfficientNetB0Options, includeTop: boolean): Model {

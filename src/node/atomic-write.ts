@@ -42,6 +42,15 @@ export function describeWriteError(e: unknown, path: string): string | null {
 const CHUNK = 1 << 20;
 
 let counter = 0;
+let midWriteHook: ((path: string) => void | Promise<void>) | null = null;
+
+/**
+ * Test-only fault injection: `hook(path)` runs when half of every temp file is written, before the rest (a kill
+ * there must leave the old file intact). Pass null to remove it.
+ */
+export function setMidWriteHook(hook: ((path: string) => void | Promise<void>) | null): void {
+  midWriteHook = hook;
+}
 
 /**
  * Writes `bytes` to `path` so that readers see either the old file or the complete new one, never a partial file:
@@ -54,9 +63,13 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, options: 
   try {
     const fh = await open(temp, 'wx');
     try {
+      const hook = midWriteHook;
+      const half = hook ? bytes.byteLength >> 1 : -1;
       let off = 0;
       while (off < bytes.byteLength) {
-        const n = Math.min(CHUNK, bytes.byteLength - off);
+        if (off === half) await hook!(path);
+        // NOTE: a chunk ends at the half-way point when the mid-write hook is set, so the hook sees half a file.
+        const n = Math.min(CHUNK, bytes.byteLength - off, off < half ? half - off : Infinity);
         checkWriteFault(temp, off, n);
         const { bytesWritten } = await fh.write(bytes, off, n);
         off += bytesWritten;

@@ -1,6 +1,6 @@
 // The FileStore of Node: the file system, with atomic replacement for everything Graft saves.
 
-import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { FileStore } from '../platform/platform.js';
 import { checkWriteFault, describeWriteError, writeFileAtomic } from './atomic-write.js';
@@ -96,8 +96,9 @@ export const nodeFiles: FileStore = {
     await mkdir(path, { recursive: true });
   },
   async remove(path) {
-    await unlink(path).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw e;
+    await unlink(path).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EISDIR' || e.code === 'EPERM') await rmdir(path);
+      else if (e.code !== 'ENOENT') throw e;
     });
   },
   resolve: (path) => resolve(path),

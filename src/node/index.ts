@@ -1,13 +1,16 @@
 // Graft for Node.js: the whole library, with Dawn's WebGPU, the file system and sharp installed as its platform.
 // `import * as graft from 'graft'` resolves here in Node (package.json "exports" condition "node").
 
+import { setDefaultModelFileCache } from '../applications/model-file-cache.js';
 import { setOnnxPathReader } from '../io/onnx/source.js';
 import { setPlatform } from '../platform/platform.js';
 import { readOnnxFile } from './onnx-file.js';
+import { nodeModelFileCache } from './model-cache.js';
 import { nodePlatform } from './platform.js';
 
 setPlatform(nodePlatform);
 setOnnxPathReader((path) => readOnnxFile(path));
+setDefaultModelFileCache(() => nodeModelFileCache());
 
 export * from '../index.js';
 export { nodePlatform } from './platform.js';
@@ -15,4 +18,5 @@ export { writeFileAtomic, type AtomicWriteOptions } from './atomic-write.js';
 export { readOnnxFile, inspectOnnx, type ReadOptions } from './onnx-file.js';
 export { readNpy } from './npy-file.js';
 export { readEvents } from './tensorboard-files.js';
+export { nodeModelFileCache, modelCacheDir, type NodeModelCacheOptions } from './model-cache.js';
 export { runOnnxOnNpy, type RunOnnxOptions } from './run-onnx-npy.js';

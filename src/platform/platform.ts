@@ -29,7 +29,7 @@ export interface FileStore {
   list(path: string): Promise<{ name: string; directory: boolean; link?: boolean }[]>;
   /** Creates a folder and its parents. */
   mkdir(path: string): Promise<void>;
-  /** Removes a file (no error when it is missing). */
+  /** Removes a file or an empty folder (no error when it is missing). */
   remove(path: string): Promise<void>;
   /** The path made absolute (Node) or normalised (OPFS), for messages and containment checks. */
   resolve(path: string): string;

@@ -13,11 +13,12 @@ import { getMetric, type MetricName } from './metrics.js';
 // NOTE: imported for their layer registrations, so loadModel can rebuild any model (augmentation layers, ONNX imports).
 import '../nn/index.js';
 import '../io/onnx/layers/index.js';
-import { sourceLabel, type ByteSource } from '../io/bytes.js';
+import { readBytes, sourceLabel, type ByteSource } from '../io/bytes.js';
 import {
-  encodeSafetensors, readSafetensors, writeSafetensors, type SafetensorsEntry, type SafetensorsFile,
+  decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors, type SafetensorsEntry, type SafetensorsFile,
 } from '../io/safetensors.js';
 import { platform } from '../platform/platform.js';
+import { isHdf5, loadKerasWeights, type KerasLoadOptions } from '../io/h5/index.js';
 
 /** Tensors under this prefix are optimizer slots, not weights. */
 const OPT_PREFIX = '__optimizer__/';
@@ -72,9 +73,20 @@ function applyWeights(model: Functional, file: SafetensorsFile, path: string, wh
   for (const [name, v] of named) v.write(file.tensors.get(name)!.data as Float32Array);
 }
 
-/** Loads weights saved by saveWeights or save into a model of the same architecture. */
-export async function loadWeightsInto(model: Functional, source: ByteSource): Promise<void> {
-  applyWeights(model, await readSafetensors(source), sourceLabel(source), 'loadWeights');
+/**
+ * Loads weights saved by saveWeights or save into a model of the same architecture, or Keras 2 `.h5` weights by
+ * layer name (byName and skipMismatch as in Keras apply to those). `source`: a path, URL, Blob or bytes.
+ */
+export async function loadWeightsInto(model: Functional, source: ByteSource, options: KerasLoadOptions = {}): Promise<void> {
+  const label = sourceLabel(source);
+  const bytes = await readBytes(source, { what: 'loadWeights' });
+  // NOTE: the file's signature, not its name, tells Keras HDF5 from safetensors.
+  if (isHdf5(bytes)) {
+    await loadKerasWeights(model, bytes, label, options);
+    return;
+  }
+  if (options.byName || options.skipMismatch) throw new Error(`Graft loadWeights: byName and skipMismatch apply to Keras .h5 files; ${label} is not one`);
+  applyWeights(model, decodeSafetensors(bytes, label), label, 'loadWeights');
 }
 
 /** Writes architecture, weights, compile config, optimizer state, epochs done and the random stream (atomically). */
@@ -84,6 +96,12 @@ export async function saveModel(model: TrainingModel, path: string): Promise<voi
 
 /** The model file that saveModel writes, as bytes (a download in a browser, a buffer to send). */
 export async function encodeModel(model: TrainingModel, label = 'model'): Promise<Uint8Array> {
+  const { entries, metadata } = await checkpointContents(model);
+  return encodeSafetensors(entries, metadata, label);
+}
+
+/** What save() writes, as safetensors entries and metadata: architecture, weights, compile config, optimizer state, epochs done, the random stream. */
+export async function checkpointContents(model: TrainingModel): Promise<{ entries: SafetensorsEntry[]; metadata: Record<string, string> }> {
   const entries = await weightEntries(model);
   const metadata: Record<string, string> = {
     format: FORMAT,
@@ -103,7 +121,7 @@ export async function encodeModel(model: TrainingModel, label = 'model'): Promis
     };
     metadata.compile = JSON.stringify(meta);
   }
-  return encodeSafetensors(entries, metadata, label);
+  return { entries, metadata };
 }
 
 function parseMeta<T>(file: SafetensorsFile, key: string, path: string): T | null {
@@ -146,11 +164,14 @@ function applyTraining(model: TrainingModel, file: SafetensorsFile, path: string
  * optimizer state; also epochs done and the random stream. Returns the epoch to pass as initialEpoch.
  */
 export async function loadCheckpointInto(model: TrainingModel, source: ByteSource): Promise<CheckpointInfo> {
-  const file = await readSafetensors(source);
-  const path = sourceLabel(source);
-  applyWeights(model, file, path, 'loadCheckpoint');
-  const iterations = applyOptimizerState(model, file, parseMeta<CompileMeta>(file, 'compile', path));
-  return { epoch: applyTraining(model, file, path), iterations };
+  return restoreCheckpoint(model, await readSafetensors(source), sourceLabel(source));
+}
+
+/** loadCheckpointInto for a file already decoded (e.g. from bytes); `label` names it in errors. */
+export function restoreCheckpoint(model: TrainingModel, file: SafetensorsFile, label: string): CheckpointInfo {
+  applyWeights(model, file, label, 'loadCheckpoint');
+  const iterations = applyOptimizerState(model, file, parseMeta<CompileMeta>(file, 'compile', label));
+  return { epoch: applyTraining(model, file, label), iterations };
 }
 
 /**

@@ -12,8 +12,11 @@ export interface Batch {
   y: Tensor;
 }
 
-/** An async-iterable of batches; `length` (batches per pass) lets progress bars show totals. */
-export type Dataset = AsyncIterable<Batch> & { readonly length?: number };
+/**
+ * An async-iterable of batches; `length` (batches per pass) lets progress bars show totals; `epoch`, when present,
+ * counts passes and fixes the next pass's shuffle (BackupAndRestore saves and restores it).
+ */
+export type Dataset = AsyncIterable<Batch> & { readonly length?: number; epoch?: number };
 
 /** A source of epochs of batches. */
 export interface BatchSource {
@@ -23,6 +26,8 @@ export interface BatchSource {
   epoch(limit?: number): AsyncGenerator<Batch>;
   /** True when the last epoch ended because the data ran out before `limit`. */
   exhausted: boolean;
+  /** The data-order state beyond the random stream (a dataset's epoch counter, which seeds its shuffle), or null. */
+  dataOrder: number | null;
 }
 
 export function isDataset(v: unknown): v is Dataset {
@@ -32,6 +37,8 @@ export function isDataset(v: unknown): v is Dataset {
 /** Batches of rows [start, start + n) of x and y; shuffled ones are gathered on the CPU from a one-time copy. */
 export class TensorSource implements BatchSource {
   exhausted = false;
+  // NOTE: shuffled tensor inputs draw their order from the random stream; there is no other state.
+  dataOrder: number | null = null;
   private cpu: { x: Float32Array | Int32Array; y: Float32Array | Int32Array } | null = null;
 
   constructor(
@@ -93,6 +100,15 @@ export class DatasetSource implements BatchSource {
   exhausted = false;
 
   constructor(private readonly ds: Dataset, private readonly stepsPerEpoch: number | undefined) {}
+
+  /** The dataset's `epoch` counter (src/data datasets have one), or null for a plain async iterable. */
+  get dataOrder(): number | null {
+    return typeof this.ds.epoch === 'number' ? this.ds.epoch : null;
+  }
+
+  set dataOrder(value: number | null) {
+    if (value !== null && this.dataOrder !== null) this.ds.epoch = value;
+  }
 
   get steps(): number | null {
     return this.stepsPerEpoch ?? (typeof this.ds.length === 'number' ? this.ds.length : null);

@@ -6,6 +6,8 @@ import type { TrainingModel } from './training-model.js';
 import { Accumulator, testStep, trainStep, type CompiledState } from './step.js';
 import { CallbackList, History, type Callback, type CallbackHooks, type Logs } from './callbacks/callback.js';
 import { ProgbarLogger } from './callbacks/progbar-logger.js';
+import { getRngState, setRngState } from '../nn/random.js';
+import { isResumeSource, type FitPosition, type FitProgress } from './callbacks/fit-position.js';
 import { DatasetSource, TensorSource, isDataset, type BatchSource, type Dataset } from './data-adapter.js';
 
 /** Options of fit(). */
@@ -65,28 +67,79 @@ export async function runEvaluation(model: TrainingModel, c: Pick<CompiledState,
   }
 }
 
+/** Tracks fit's position for callbacks that back training up. */
+class ProgressTracker implements FitProgress {
+  epoch = 0;
+  step = 0;
+  epochRngState = 0;
+  epochDataOrder: number | null = null;
+  acc: Accumulator | null = null;
+
+  constructor(private readonly source: BatchSource) {}
+
+  startEpoch(epoch: number, acc: Accumulator): void {
+    this.epoch = epoch;
+    this.acc = acc;
+    this.step = 0;
+    this.epochRngState = getRngState();
+    this.epochDataOrder = this.source.dataOrder;
+  }
+
+  async position(epochDone: boolean): Promise<FitPosition> {
+    // NOTE: at an epoch end the next epoch starts from the stream and the dataset counter as they are now.
+    if (epochDone) return { epoch: this.epoch + 1, step: 0, epochRngState: getRngState(), dataOrder: this.source.dataOrder, rngState: getRngState() };
+    const rngState = getRngState();
+    const epochLogs = await this.acc!.snapshot();
+    return { epoch: this.epoch, step: this.step, epochRngState: this.epochRngState, dataOrder: this.epochDataOrder, rngState, epochLogs };
+  }
+}
+
 export async function runFit(model: TrainingModel, c: CompiledState, source: BatchSource, args: FitArgs): Promise<History> {
   const epochs = args.epochs ?? 1;
-  const initialEpoch = args.initialEpoch ?? 0;
   const verbose = args.verbose ?? 1;
   const steps = args.stepsPerEpoch ?? source.steps;
   const history = new History();
   const items: (Callback | CallbackHooks)[] = [...(args.callbacks ?? []), history];
   if (verbose > 0) items.unshift(new ProgbarLogger());
-  const params = { epochs, initialEpoch, steps, verbose };
+  const progress = new ProgressTracker(source);
+  const params = { epochs, initialEpoch: args.initialEpoch ?? 0, steps, verbose, progress };
   const list = new CallbackList(items, model, params);
   const val = args.validationData;
   const valSource = val ? (isDataset(val) ? new DatasetSource(val, undefined) : new TensorSource(val[0], val[1], args.batchSize ?? 32, false)) : null;
   model.stopTraining = false;
   model.history = history;
   await list.trainBegin({});
+  // NOTE: a callback that restored a backup (BackupAndRestore) decides where training continues, as in Keras.
+  let resume: FitPosition | null = null;
+  for (const cb of list.callbacks) resume = (isResumeSource(cb) ? cb.takeResumePosition() : null) ?? resume;
+  const initialEpoch = resume ? resume.epoch : params.initialEpoch;
+  params.initialEpoch = initialEpoch;
   let epochLogs: Logs = {};
   for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
     await list.epochBegin(epoch, {});
+    let skip = 0;
+    if (resume && epoch === resume.epoch) {
+      if (resume.dataOrder !== null) source.dataOrder = resume.dataOrder;
+      if (resume.step > 0) setRngState(resume.epochRngState);
+      skip = resume.step;
+    }
     const acc = new Accumulator(['loss', ...c.metrics.map((m) => m.name)]);
+    progress.startEpoch(epoch, acc);
     let step = 0;
     try {
+      if (skip > 0 && resume!.epochLogs) {
+        acc.restore(resume!.epochLogs);
+        epochLogs = await acc.read();
+      }
       for await (const b of source.epoch(args.stepsPerEpoch)) {
+        if (step < skip) {
+          // NOTE: batches the backup had consumed are drawn (so the order continues) and dropped.
+          b.x.dispose();
+          b.y.dispose();
+          progress.step = ++step;
+          if (step === skip) setRngState(resume!.rngState);
+          continue;
+        }
         await list.batchBegin(step, {});
         try {
           trainStep(model, c, b.x, b.y, acc);
@@ -94,6 +147,7 @@ export async function runFit(model: TrainingModel, c: CompiledState, source: Bat
           b.x.dispose();
           b.y.dispose();
         }
+        progress.step = step + 1;
         const logs = await acc.read();
         epochLogs = logs;
         await list.batchEnd(step, logs);

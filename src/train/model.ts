@@ -22,6 +22,7 @@ import {
 } from './checkpoint.js';
 import type { ByteSource } from '../io/bytes.js';
 import { exportOnnx, exportOnnxBytes, type ExportOptions } from '../io/onnx/export.js';
+import type { KerasLoadOptions } from '../io/h5/index.js';
 
 
 /** Options of predict(). */
@@ -160,11 +161,12 @@ export class Model extends Functional implements TrainingModel {
   }
 
   /**
-   * Loads weights saved by saveWeights/save from a path, URL, Blob or bytes; every name and shape must match (the
-   * first mismatch is named).
+   * Loads weights saved by saveWeights/save from a path, URL, Blob or bytes (every name and shape must match; the
+   * first mismatch is named), or a Keras 2 `.h5` weights file matched by layer name, with Keras' `byName` and
+   * `skipMismatch`.
    */
-  loadWeights(source: ByteSource): Promise<void> {
-    return loadWeightsInto(this, source);
+  loadWeights(source: ByteSource, options: KerasLoadOptions = {}): Promise<void> {
+    return loadWeightsInto(this, source, options);
   }
 
   /**

@@ -4,7 +4,7 @@
 import { add, mean, reshape, concat, sum } from '../ops/index.js';
 import { noGrad, tidy, keep } from '../tensor/engine.js';
 import { zeroGrad } from '../tensor/autograd.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { tensor, type Tensor } from '../tensor/tensor.js';
 import type { Functional } from '../nn/functional.js';
 import type { Variable } from '../nn/variable.js';
 import type { Optimizer } from './optimizers/index.js';
@@ -48,10 +48,31 @@ export class Accumulator {
     return logs;
   }
 
+  /** The sums and counts so far, read back (a backup of the epoch's running means). */
+  async snapshot(): Promise<AccumulatorState> {
+    return { sums: this.sums ? [...(await this.sums.data())] : [], counts: [...this.counts] };
+  }
+
+  /** Continues from a snapshot (a resumed epoch's running means include the batches trained before the backup). */
+  restore(state: AccumulatorState): void {
+    if (state.counts.length !== this.names.length || (state.sums.length !== 0 && state.sums.length !== this.names.length)) {
+      throw new Error(`Graft fit: the backup's running logs have ${state.counts.length} values, expected ${this.names.length} (${this.names.join(', ')})`);
+    }
+    this.sums?.dispose();
+    this.sums = state.sums.length === 0 ? null : keep(tensor(Float32Array.from(state.sums), [state.sums.length]));
+    this.counts = [...state.counts];
+  }
+
   dispose(): void {
     this.sums?.dispose();
     this.sums = null;
   }
+}
+
+/** Accumulator sums and counts, as numbers. */
+export interface AccumulatorState {
+  sums: number[];
+  counts: number[];
 }
 
 /** Shapes the model output for a single-output loss. */

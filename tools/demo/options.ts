@@ -33,6 +33,8 @@ export interface TransferSettings {
   outDir: string;
   /** Seed of the shuffles, the head's initial weights and the augmentations. */
   seed: number;
+  /** Back the run up (backup/) every this many batches; null (or absent in an older run.json): every epoch. */
+  backupSteps?: number | null;
 }
 
 /**
@@ -58,6 +60,7 @@ export const DEMO_DEFAULTS: TransferSettings = {
   validateFeatureExtraction: false,
   outDir: 'runs',
   seed: 1337,
+  backupSteps: null,
 };
 
 /**
@@ -88,5 +91,7 @@ export function checkSettings(s: TransferSettings): void {
   for (const k of ['learningRate', 'fineTuneLearningRate'] as const) {
     if (!(s[k] > 0 && Number.isFinite(s[k]))) throw new Error(`${k} must be a positive number, got ${s[k]}`);
   }
+  const b = s.backupSteps ?? null;
+  if (b !== null && !(Number.isInteger(b) && b > 0)) throw new Error(`backupSteps must be a positive integer, got ${b}`);
   if (!(s.validationFraction > 0 && s.validationFraction <= 1)) throw new Error(`validationFraction must be in (0, 1], got ${s.validationFraction}`);
 }

@@ -1,7 +1,7 @@
 // A run folder, `runs/<timestamp>/`: run.json (settings, base, classes), checkpoints/epoch-NN.safetensors,
-// logs/ (TensorBoard), history.json, history.svg, model.safetensors. What --resume reads to continue a run.
+// backup/ (BackupAndRestore's, while training), logs/ (TensorBoard), history.json, history.svg, model.safetensors. What --resume reads to continue a run.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../src/node/atomic-write.js';
 import type { BaseChoice } from './base.js';
@@ -40,6 +40,7 @@ export function runPaths(dir: string) {
     checkpoints: join(dir, 'checkpoints'),
     checkpointPattern: join(dir, 'checkpoints', 'epoch-{epoch:02d}.safetensors'),
     logs: join(dir, 'logs'),
+    backup: join(dir, 'backup'),
     history: join(dir, 'history.json'),
     plot: join(dir, 'history.svg'),
     model: join(dir, 'model.safetensors'),
@@ -103,4 +104,16 @@ export function latestCheckpoint(dir: string): { path: string; epoch: number } |
     if (m && (!best || Number(m[1]) > best.epoch)) best = { path: join(ckDir, name), epoch: Number(m[1]) };
   }
   return best;
+}
+
+/** Temp files of atomic writes (`.<name>.<pid>.<time>.<n>.tmp`) anywhere in the run folder, left by a killed run. */
+export function tempFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((p) => /(^|[\\/])\.[^\\/]+\.tmp$/.test(p)).map((p) => join(dir, p));
+}
+
+/** Deletes the temp files a killed run left (never taken for checkpoints or backups); returns how many. */
+export function removeTempFiles(dir: string): number {
+  const files = tempFiles(dir);
+  for (const f of files) rmSync(f, { force: true });
+  return files.length;
 }

@@ -17,8 +17,12 @@ import { buildBase, chooseBase } from './base.js';
 import { buildClassifier } from './classifier.js';
 import { saveClassifier, writeClassesFile } from './class-names.js';
 import { checkSettings, type TransferSettings } from './options.js';
+import { EpochEndGuard } from './interrupt.js';
+import { installMidWriteHook, signalHook } from './signal-hook.js';
+import { trimTensorBoardLogs } from './trim-logs.js';
+import { resumePoint } from './resume-point.js';
 import {
-  createRunDir, latestCheckpoint, readHistory, readRunInfo, runPaths, writeJson, type RunHistory, type RunInfo,
+  createRunDir, latestCheckpoint, readHistory, readRunInfo, removeTempFiles, runPaths, writeJson, type RunHistory, type RunInfo,
 } from './run-dir.js';
 
 /** How runTransfer behaves around the settings. */
@@ -29,7 +33,7 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** fit's verbosity: 1 Keras progress bars (default), 2 one line per epoch, 0 none. */
   verbose?: 0 | 1 | 2;
-  /** On Ctrl-C, name the last complete checkpoint and exit 130 (default true). */
+  /** On Ctrl-C, finish an epoch end that has begun, name the last complete checkpoint and exit 130 (default true). */
   handleSigint?: boolean;
   /** The command line that resumes a run folder, printed on Ctrl-C. */
   resumeHint?: (runDir: string) => string;
@@ -128,6 +132,7 @@ export async function runTransfer(settings: TransferSettings, options: RunOption
   const start = performance.now();
   const cpuStart = process.cpuUsage();
   const log = options.log ?? ((l: string) => console.log(l));
+  installMidWriteHook();
   const done = (n: number) => `${n} epoch${n === 1 ? '' : 's'} done`;
   let info: RunInfo;
   if (options.resumeDir) {
@@ -135,54 +140,87 @@ export async function runTransfer(settings: TransferSettings, options: RunOption
     log(`Resuming with the settings of ${runPaths(options.resumeDir).info} (other flags are ignored).`);
   } else {
     checkSettings(settings);
-    const base = chooseBase(settings.efficientNetWeights, settings.mobileNetWeights);
+    const base = await chooseBase(settings.efficientNetWeights, settings.mobileNetWeights);
     info = { settings, base, baseName: '', classNames: [], startedAt: new Date().toISOString() };
   }
   const s = info.settings;
   const total = s.initialEpochs + s.fineTuneEpochs;
-  log(`Base: ${info.base.kind === 'efficientnet-b0' ? 'EfficientNet-B0' : 'MobileNetV2'} from ${info.base.weights} (${info.base.reason}).`);
+  log(`Base: ${info.base.kind === 'efficientnet-b0' ? 'EfficientNet-B0' : 'MobileNetV2'} from ${info.base.weights === 'imagenet' ? "Keras' ImageNet weights" : info.base.weights} (${info.base.reason}).`);
   const data = await loadData(s, log);
   // NOTE: created only once the data is found, so that a mistyped --data leaves no empty run folder.
   const runDir = options.resumeDir ?? createRunDir(s.outDir);
   const paths = runPaths(runDir);
 
-  const ckpt = options.resumeDir ? latestCheckpoint(runDir) : null;
+  if (options.resumeDir) {
+    const n = removeTempFiles(runDir);
+    if (n > 0) log(`Removed ${n} partial file${n === 1 ? '' : 's'} left by the interrupted run.`);
+  }
+  const point = options.resumeDir ? await resumePoint(runDir, log) : null;
+  const ckpt = point?.checkpoint ?? null;
   let model: Model;
   if (ckpt) {
     model = await loadModel(ckpt.path);
-    log(`Resuming ${runDir} from ${ckpt.path}: ${done(model.epochsDone)}, continuing with epoch ${model.epochsDone + 1}/${total} (${model.epochsDone < s.initialEpochs ? 'feature extraction' : 'fine-tuning'}).`);
+    if (!point?.backup) log(`Resuming ${runDir} from ${ckpt.path}: ${done(model.epochsDone)}, continuing with epoch ${model.epochsDone + 1}/${total} (${model.epochsDone < s.initialEpochs ? 'feature extraction' : 'fine-tuning'}).`);
   } else {
     setSeed(s.seed);
-    const base = buildBase(info.base, s.imageSize);
+    const base = await buildBase(info.base, s.imageSize);
     model = buildClassifier(base, s.imageSize, data.classNames.length);
     model.compile({ optimizer: adam({ learningRate: s.learningRate }), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     info = { ...info, baseName: base.name, classNames: data.classNames };
     await writeJson(paths.info, info);
     await writeClassesFile(runDir, data.classNames);
     await writeClassesFile(paths.checkpoints, data.classNames);
-    if (options.resumeDir) log(`Resuming ${runDir}: no complete checkpoint yet, starting from epoch 1.`);
+    if (options.resumeDir && !point?.backup) log(`Resuming ${runDir}: no complete checkpoint yet, starting from epoch 1.`);
+  }
+  const epochsDone = point?.epochsDone ?? 0;
+  if (point?.backup) {
+    // NOTE: fit restores the backup into the model as compiled below: a fine-tuning backup gets the fine-tuning setup,
+    // since the checkpoint it follows is the last feature-extraction one or a fine-tuning one.
+    const p = point.backup.position;
+    const fineTuning = p.epoch > s.initialEpochs || (p.epoch === s.initialEpochs && p.step > 0);
+    log(`Resuming ${runDir} from the backup ${point.backup.path}: ${done(p.epoch)} and ${p.step} batch${p.step === 1 ? '' : 'es'} of epoch ${p.epoch + 1}/${total} (${fineTuning ? 'fine-tuning' : 'feature extraction'}).`);
   }
   log(describe(s, info, data));
   log(`Writing to ${runDir}`);
 
-  const history = readHistory(runDir, model.epochsDone, s.initialEpochs);
-  const onSigint = () => {
-    const last = latestCheckpoint(runDir);
-    log(`\nInterrupted. ${last ? `The last complete checkpoint is ${last.path} (epoch ${last.epoch}).` : 'No epoch was completed yet.'}`);
-    log(`Continue with: ${options.resumeHint ? options.resumeHint(runDir) : `--resume ${runDir}`}`);
-    process.exit(130);
-  };
-  if (options.handleSigint ?? true) process.once('SIGINT', onSigint);
+  const history = readHistory(runDir, epochsDone, s.initialEpochs);
+  // NOTE: the epochs after the resume point are redone; their records from the interrupted run must not stay twice.
+  await trimTensorBoardLogs(paths.logs, epochsDone);
+  const guard = new EpochEndGuard({
+    log,
+    exit: (forced) => {
+      const last = latestCheckpoint(runDir);
+      if (forced) {
+        const written = last !== null && last.epoch > forced.epoch;
+        log(`\nInterrupted again: exiting before the end of epoch ${forced.epoch + 1} was finished (${written ? 'its checkpoint was written' : `its checkpoint was not written; a resume redoes epoch ${forced.epoch + 1} and drops its partial logs`}).`);
+      }
+      log(`\nInterrupted. ${last ? `The last complete checkpoint is ${last.path} (epoch ${last.epoch}).` : 'No epoch was completed yet.'}`);
+      log(`Continue with: ${options.resumeHint ? options.resumeHint(runDir) : `--resume ${runDir}`}`);
+      process.exit(130);
+    },
+  });
+  const onSigint = () => guard.interrupt();
+  if (options.handleSigint ?? true) process.on('SIGINT', onSigint);
   try {
+    // NOTE: logs before the checkpoint: a checkpoint on disk then never claims an epoch that the logs lack.
     const callbacks = () => [
+      guard.begin,
+      signalHook('epoch-end-begin'),
       historyRecorder(history, paths.history),
       epochSummary(history, total, log),
-      cb.modelCheckpoint({ filepath: paths.checkpointPattern }),
       cb.tensorBoard({ logDir: paths.logs }),
-    ];
+      signalHook('before-checkpoint'),
+      cb.modelCheckpoint({ filepath: paths.checkpointPattern }),
+      signalHook('after-checkpoint'),
+      // NOTE: last, so that an epoch-end backup never claims an epoch that the logs and checkpoints lack.
+      cb.backupAndRestore({ backupDir: paths.backup, saveFreq: s.backupSteps ?? 'epoch' }),
+      signalHook('after-batch'),
+      guard.end,
+      signalHook('after-epoch-end'),
+    ].filter((c) => c !== null);
     const verbose = options.verbose ?? 1;
     const steps = s.stepsPerEpoch ?? undefined;
-    if (model.epochsDone < s.initialEpochs) {
+    if (epochsDone < s.initialEpochs) {
       log(`Feature extraction: ${info.baseName} frozen, training the head (${model.trainableWeights.reduce((k, w) => k + w.value.size, 0).toLocaleString('en-US')} parameters).`);
       data.train.epoch = model.epochsDone;
       await model.fit(data.train, {

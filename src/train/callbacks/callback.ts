@@ -3,6 +3,7 @@
 import type { Logs, TrainingModel } from '../training-model.js';
 
 export type { Logs };
+import type { FitProgress } from './fit-position.js';
 
 /** Logs: metric name -> value (`loss`, `accuracy`, `val_loss`, ...). */
 
@@ -15,6 +16,8 @@ export interface CallbackParams {
   /** Batches per epoch, when known. */
   steps: number | null;
   verbose: 0 | 1 | 2;
+  /** fit's position as it goes (for callbacks that back training up); absent outside fit. */
+  progress?: FitProgress;
 }
 
 /** The hooks a callback may implement; each may be async. */

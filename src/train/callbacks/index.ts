@@ -1,5 +1,6 @@
 // Built-in callbacks, tfjs-style factories: `callbacks.modelCheckpoint({filepath: 'ckpt-{epoch:02d}.safetensors'})`.
 
+import { BackupAndRestore, type BackupAndRestoreArgs } from './backup-and-restore.js';
 import { CsvLogger, type CsvLoggerArgs } from './csv-logger.js';
 import { EarlyStopping, type EarlyStoppingArgs } from './early-stopping.js';
 import { ModelCheckpoint, type ModelCheckpointArgs } from './model-checkpoint.js';
@@ -9,8 +10,11 @@ import { TerminateOnNaN } from './terminate-on-nan.js';
 
 export { Callback, History, CallbackList, type CallbackHooks, type Logs, type CallbackParams } from './callback.js';
 export { ProgbarLogger } from './progbar-logger.js';
-export { CsvLogger, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, TensorBoard, TerminateOnNaN };
-export type { CsvLoggerArgs, EarlyStoppingArgs, ModelCheckpointArgs, ReduceLROnPlateauArgs, TensorBoardArgs };
+export { backupFileStore, BACKUP_FILE } from './backup-file-store.js';
+export type { BackupStore } from './backup-store.js';
+export type { FitPosition, FitProgress } from './fit-position.js';
+export { BackupAndRestore, CsvLogger, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, TensorBoard, TerminateOnNaN };
+export type { BackupAndRestoreArgs, CsvLoggerArgs, EarlyStoppingArgs, ModelCheckpointArgs, ReduceLROnPlateauArgs, TensorBoardArgs };
 export type { MonitorMode } from './monitor.js';
 
 export const modelCheckpoint = (a: ModelCheckpointArgs) => new ModelCheckpoint(a);
@@ -19,3 +23,4 @@ export const reduceLROnPlateau = (a: ReduceLROnPlateauArgs = {}) => new ReduceLR
 export const csvLogger = (a: CsvLoggerArgs) => new CsvLogger(a);
 export const terminateOnNaN = () => new TerminateOnNaN();
 export const tensorBoard = (a: TensorBoardArgs = {}) => new TensorBoard(a);
+export const backupAndRestore = (a: BackupAndRestoreArgs) => new BackupAndRestore(a);
