@@ -5,7 +5,7 @@
 // (epoch 4 after 3), Stop, a full storage quota and a lost GPU device with nothing trained lost, and the longest
 // main-thread task while training (< 200 ms, from a PerformanceObserver). Fails, never skips, without an adapter.
 
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,6 +206,7 @@ describe.skipIf(skip)('the transfer-learning web page in headless Chromium', () 
     if (page) console.log(`web-page.test: the page's log:\n${await page.textContent('#log').catch(() => '')}\nmessage: ${JSON.stringify(await message().catch(() => null))}`);
     await browser?.close();
     await web?.close();
+    rmSync(tmp, { recursive: true, force: true });
   });
 
   let trained: { top: { className: string; probability: number }[]; probabilities: number[]; pixels: number[]; size: number };
