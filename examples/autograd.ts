@@ -1,5 +1,5 @@
 // The README's ten-line example (run: npx tsx examples/autograd.ts).
-import * as graft from '../src/index.js';
+import * as graft from '../src/node/index.js';
 
 await graft.init();                                             // picks the WebGPU adapter
 const w = graft.randomNormal([3, 2], 0, 0.1, { seed: 1, requiresGrad: true });

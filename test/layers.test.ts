@@ -57,7 +57,7 @@ describe('shape inference matches eager shapes', () => {
     ['max pool', () => layers.maxPooling2d({ poolSize: 2 }), [1, 5, 6, 2]],
     ['avg pool same', () => layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same' }), [1, 5, 6, 2]],
     ['global avg', () => layers.globalAveragePooling2d(), [2, 3, 3, 4]],
-    ['global avg keepdims', () => layers.globalAveragePooling2d({ keepdims: true }), [2, 3, 3, 4]],
+    ['global avg keepDims', () => layers.globalAveragePooling2d({ keepDims: true }), [2, 3, 3, 4]],
     ['zero padding', () => layers.zeroPadding2d({ padding: [[1, 2], [0, 3]] }), [1, 2, 2, 1]],
     ['flatten', () => layers.flatten(), [2, 3, 4, 5]],
     ['reshape', () => layers.reshape({ targetShape: [-1, 6] }), [2, 3, 4]],
@@ -70,6 +70,16 @@ describe('shape inference matches eager shapes', () => {
       expect(sym.shape).toEqual([null, ...eager.shape.slice(1)]);
     });
   }
+});
+
+describe('keepDims', () => {
+  it('a config saved under the old name keepdims still loads, and round trips as keepDims', () => {
+    const old = deserializeLayer({ className: 'GlobalAveragePooling2D', config: { name: 'gap', trainable: true, keepdims: true } });
+    expect(old.computeOutputShape([null, 3, 3, 4])).toEqual([null, 1, 1, 4]);
+    const again = deserializeLayer({ className: 'GlobalAveragePooling2D', config: old.getConfig() });
+    expect(again.getConfig()).toMatchObject({ keepDims: true });
+    expect(again.computeOutputShape([null, 3, 3, 4])).toEqual([null, 1, 1, 4]);
+  });
 });
 
 describe('Conv2D', () => {
@@ -176,7 +186,7 @@ describe('functional graphs', () => {
 
   it('multiply broadcasts a squeeze-excite gate [N,1,1,C] over [N,H,W,C]', async () => {
     const x = input({ shape: [3, 3, 4] });
-    const gate = layers.dense({ units: 4, activation: 'sigmoid' }).apply(layers.globalAveragePooling2d({ keepdims: true }).apply(x));
+    const gate = layers.dense({ units: 4, activation: 'sigmoid' }).apply(layers.globalAveragePooling2d({ keepDims: true }).apply(x));
     const y = layers.multiply().apply([x, gate]);
     expect(gate.shape).toEqual([null, 1, 1, 4]);
     expect(y.shape).toEqual([null, 3, 3, 4]);

@@ -1,9 +1,12 @@
+#!/usr/bin/env node
 // `graft`: the command-line interface. Each command lives in its own module; this file only wires them.
 // User errors print one clear line and exit non-zero, without a stack trace.
 
 import '../src/node/index.js'; // NOTE: first, so that Node's platform (Dawn, files, sharp) is installed before any use
 import { Command } from 'commander';
-import { inspectCommand } from './inspect.js';
+import { isMain } from './is-main.js';
+import { inspectCommand, type InspectFlags } from './inspect.js';
+import { addRunOptions, runOnnxCommand, type RunFlags } from './run-onnx.js';
 import { addTrainOptions, type TrainFlags } from './train.js';
 import type { PredictFlags } from './predict.js';
 import type { EvaluateFlags } from './evaluate.js';
@@ -37,27 +40,11 @@ export function buildCli(): Command {
     .description('print an ONNX model\'s inputs, outputs, opset, op counts, parameter count and unsupported ops')
     .argument('<model...>', 'ONNX files')
     .option('--json', 'print the report as JSON')
-    .action((models: string[], opts: { json?: boolean }) =>
-      guarded(() => inspectCommand([...models, ...(opts.json ? ['--json'] : [])])),
-    );
+    .action((models: string[], flags: InspectFlags) => guarded(() => inspectCommand(models, flags)));
 
-  program
-    .command('run')
-    .description('run an ONNX model on a NumPy .npy array (in the layout the file declares) and write its first output as .npy')
-    .argument('<model>', 'ONNX file')
-    .requiredOption('--input <file>', 'input array (.npy, float32)')
-    .requiredOption('--output <file>', 'where to write the first output (.npy)')
-    .option('--input-name <name>', 'the graph input to feed (default: the first)')
-    .option('--batch-size <n>', 'run in batches of n')
-    .action((model: string, opts: { input: string; output: string; inputName?: string; batchSize?: string }) =>
-      guarded(async () => {
-        const { runCommand } = await import('./run-onnx.js');
-        const args = [model, '--input', opts.input, '--output', opts.output];
-        if (opts.inputName) args.push('--input-name', opts.inputName);
-        if (opts.batchSize) args.push('--batch-size', opts.batchSize);
-        return runCommand(args);
-      }),
-    );
+  addRunOptions(program.command('run')).action((model: string, flags: RunFlags) =>
+    guarded(() => runOnnxCommand(model, flags)),
+  );
 
   program
     .command('bench')
@@ -120,6 +107,6 @@ export function buildCli(): Command {
   return program;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   await buildCli().parseAsync(process.argv);
 }

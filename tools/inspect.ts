@@ -1,21 +1,22 @@
 // `graft inspect model.onnx`: prints a model's interface, opset, op counts, parameters and unsupported ops.
-// Usage: tsx tools/inspect.ts model.onnx [--json]
+// Usage: graft inspect model.onnx... [--json]
 
 import { OnnxError } from '../src/io/onnx/errors.js';
 import { formatOnnxReport, inspectOnnx } from '../src/node/onnx-file.js';
 
-/** Runs the inspect command on argv-style arguments; returns the process exit code. */
-export function inspectCommand(args: string[]): number {
-  const files = args.filter((a) => !a.startsWith('--'));
-  if (files.length === 0) {
-    console.error('usage: graft inspect model.onnx [--json]');
-    return 2;
-  }
+/** Options of `graft inspect`. */
+export interface InspectFlags {
+  /** Print the report as JSON. */
+  json?: boolean;
+}
+
+/** Inspects each file; returns the exit code (1 when a file is not a readable ONNX model). */
+export function inspectCommand(files: readonly string[], flags: InspectFlags = {}): number {
   let code = 0;
   for (const file of files) {
     try {
       const report = inspectOnnx(file);
-      console.log(args.includes('--json') ? JSON.stringify(report, null, 2) : formatOnnxReport(report));
+      console.log(flags.json ? JSON.stringify(report, null, 2) : formatOnnxReport(report));
     } catch (e) {
       if (!(e instanceof OnnxError)) throw e;
       console.error(e.message);
@@ -24,5 +25,3 @@ export function inspectCommand(args: string[]): number {
   }
   return code;
 }
-
-if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = inspectCommand(process.argv.slice(2));

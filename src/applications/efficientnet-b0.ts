@@ -10,7 +10,8 @@ import { loadConvs, loadDense } from './load-weights.js';
 import { readOnnxPlan } from './onnx-plan.js';
 import type { Pads } from './padding.js';
 import type { EfficientNetB0Options, KerasWeightsSource } from './efficientnet-b0-options.js';
-import { isHdf5 } from '../io/h5/hdf5.js';
+import { isHdf5, MAX_HDF5_BYTES } from '../io/h5/hdf5.js';
+import { efficientNetB0FromKerasH5, efficientNetB0Imagenet } from './efficientnet-b0-keras.js';
 import { platform } from '../platform/platform.js';
 
 export type { EfficientNetB0Options, KerasWeightsSource } from './efficientnet-b0-options.js';
@@ -42,12 +43,9 @@ export function efficientNetB0(options: EfficientNetB0Options = {}): Model | Pro
 }
 
 async function fromKeras(w: KerasWeightsSource, options: EfficientNetB0Options): Promise<Model> {
-  // NOTE: loaded on use: h5wasm's WebAssembly is only compiled when Keras weights are asked for.
-  const keras = await import('./efficientnet-b0-keras.js');
-  if (w === 'imagenet') return keras.efficientNetB0Imagenet(options);
-  if (w instanceof Uint8Array) return keras.efficientNetB0FromKerasH5(w, 'the .h5 bytes', options);
-  const { MAX_HDF5_BYTES } = await import('../io/h5/index.js');
-  return keras.efficientNetB0FromKerasH5(await platform().files.readFile(w, MAX_HDF5_BYTES), w, options);
+  if (w === 'imagenet') return efficientNetB0Imagenet(options);
+  if (w instanceof Uint8Array) return efficientNetB0FromKerasH5(w, 'the .h5 bytes', options);
+  return efficientNetB0FromKerasH5(await platform().files.readFile(w, MAX_HDF5_BYTES), w, options);
 }
 
 function fromOnnx(path: OnnxSource, options: EfficientNetB0Options, includeTop: boolean): Model {

@@ -29,6 +29,7 @@ export class GpuError extends Error {
   }
 }
 
+/** A WebGPU device with its buffer pool, pipeline cache and batched command encoder; ops run on their inputs' device. */
 export class Device {
   readonly pool: BufferPool;
   /** Number of dispatches recorded since creation (for tests and benchmarks). */

@@ -4,20 +4,6 @@ import type { Uniforms } from './uniforms.js';
 
 /** Names of the files in `shaders/` (without `.wgsl`): one per kernel family. */
 export type ShaderFile = string;
-export type KnownShaderFile =
-  | 'elementwise'
-  | 'reduce'
-  | 'matmul'
-  | 'matmul_naive'
-  | 'layout'
-  | 'softmax'
-  | 'conv2d'
-  | 'depthwise_conv2d'
-  | 'batchnorm'
-  | 'pool'
-  | 'adam'
-  | 'optimizers'
-  | 'augment';
 
 /** Workgroup counts in x, y, z. */
 export type Workgroups = readonly [number, number, number];

@@ -34,9 +34,12 @@ interface NodeConfig {
   training?: boolean;
 }
 
+/** A model as a graph of layers (Keras functional API), or a list of layers in sequential mode; the base of Model. */
 export class Functional extends Layer {
   static override readonly className: string = 'Functional';
+  /** The graph's symbolic inputs. */
   inputs: SymbolicTensor[] = [];
+  /** The graph's symbolic outputs. */
   outputs: SymbolicTensor[] = [];
   private nodes: Node[] = [];
   private graphLayers: Layer[] = [];

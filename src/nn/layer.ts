@@ -48,13 +48,16 @@ export function uniqueName(base: string): string {
   return n === 0 ? base : `${base}_${n}`;
 }
 
+/** Base of every layer (Keras `Layer`): build → addWeight, call, computeOutputShape, getConfig, trainable, apply. */
 export abstract class Layer {
   /** The class name written in configs; each subclass sets its own. */
   static readonly className: string = 'Layer';
 
+  /** Unique within a model; the prefix of its weights' names (`dense/kernel`). */
   readonly name: string;
   /** Shape of one example, when given at construction. */
   readonly inputShape: number[] | undefined;
+  /** Whether `build` has created the weights. */
   built = false;
   /** Nodes created by applying this layer to symbolic tensors. */
   readonly inboundNodes: Node[] = [];
@@ -67,6 +70,7 @@ export abstract class Layer {
     this.inputShape = args.inputShape ? [...args.inputShape] : undefined;
   }
 
+  /** The class name written in configs (the static `className` of the subclass). */
   get className(): string {
     return (this.constructor as typeof Layer).className;
   }
@@ -76,6 +80,7 @@ export abstract class Layer {
     return [];
   }
 
+  /** Whether this layer's weights train (Keras `trainable`); see the setter. */
   get trainable(): boolean {
     return this.trainableFlag;
   }
@@ -131,6 +136,7 @@ export abstract class Layer {
     return [...out];
   }
 
+  /** Weights that do not train: those of frozen layers and statistics such as moving means. */
   get nonTrainableWeights(): Variable[] {
     const t = new Set(this.trainableWeights);
     return this.weights.filter((w) => !t.has(w));
@@ -201,6 +207,7 @@ export abstract class Layer {
     for (const w of this.weights) w.dispose();
   }
 
+  /** `ClassName('name')`, for messages. */
   toString(): string {
     return `${this.className}('${this.name}')`;
   }
@@ -246,10 +253,13 @@ let nextNodeId = 0;
 export class Node {
   /** Creation order; a node is always created after the nodes of its inputs, so ids are a topological order. */
   readonly id = nextNodeId++;
+  /** The symbolic tensors this application produced. */
   outputs: SymbolicTensor[] = [];
 
   constructor(
+    /** The layer applied. */
     readonly layer: Layer,
+    /** The symbolic inputs it was applied to. */
     readonly inputs: SymbolicTensor[],
     /** Whether the layer received an array (multi-input layers like add) rather than one tensor. */
     readonly multiInput: boolean,
@@ -261,7 +271,9 @@ export class Node {
 /** A placeholder for a tensor in a graph under construction: what `input()` and `layer.apply(symbolic)` return. */
 export class SymbolicTensor {
   constructor(
+    /** Shape, with null for the unknown batch dimension. */
     readonly shape: Shape,
+    /** Element type. */
     readonly dtype: 'float32' | 'int32',
     /** The node that produces this tensor. */
     readonly node: Node,
@@ -269,6 +281,7 @@ export class SymbolicTensor {
     readonly index: number,
   ) {}
 
+  /** The producing layer's name, with `:index` when the layer has several outputs. */
   get name(): string {
     return this.node.outputs.length > 1 ? `${this.node.layer.name}:${this.index}` : this.node.layer.name;
   }

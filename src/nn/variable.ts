@@ -4,6 +4,7 @@ import { keep } from '../tensor/engine.js';
 import { Tensor } from '../tensor/tensor.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 
+/** A named weight: a tensor that persists across steps, with its trainable flag. */
 export class Variable {
   /** The current value; updated in place by optimizers and assign(). */
   readonly value: Tensor;
@@ -19,6 +20,7 @@ export class Variable {
     this.value.name = name;
   }
 
+  /** The value's shape. */
   get shape(): readonly number[] {
     return this.value.shape;
   }
@@ -44,6 +46,7 @@ export class Variable {
     return (await this.value.data()) as Float32Array;
   }
 
+  /** Frees the value. */
   dispose(): void {
     this.value.dispose();
   }

@@ -15,6 +15,7 @@ export const UnaryOp = {
   copy: 0, neg: 1, exp: 2, log: 3, sqrt: 4, rsqrt: 5, abs: 6, square: 7, pow: 8, relu: 9, relu6: 10,
   sigmoid: 11, tanh: 12, silu: 13, clip: 14, affine: 15, fill: 16, reciprocal: 17, hardSigmoid: 18, hardSwish: 19,
 } as const;
+/** Names of the unary elementwise kernels. */
 export type UnaryName = keyof typeof UnaryOp;
 
 /** Binary op codes; the values match the constants in shaders/elementwise.wgsl. */
@@ -22,6 +23,7 @@ export const BinaryOp = {
   add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, pow: 6, equal: 7, notEqual: 8, less: 9,
   lessEqual: 10, greater: 11, greaterEqual: 12, squaredDifference: 13, first: 14,
 } as const;
+/** Names of the binary elementwise kernels. */
 export type BinaryName = keyof typeof BinaryOp;
 
 interface UnaryParams {
@@ -149,21 +151,35 @@ function unaryOp(op: UnaryName, alpha = 0, beta = 0) {
   };
 }
 
+/** -x, elementwise, with its gradient. */
 export const neg = unaryOp('neg');
+/** e^x, elementwise, with its gradient. */
 export const exp = unaryOp('exp');
+/** Natural logarithm, elementwise, with its gradient. */
 export const log = unaryOp('log');
+/** Square root, elementwise, with its gradient. */
 export const sqrt = unaryOp('sqrt');
+/** 1 / sqrt(x), elementwise, with its gradient. */
 export const rsqrt = unaryOp('rsqrt');
+/** |x|, elementwise, with its gradient. */
 export const abs = unaryOp('abs');
+/** x², elementwise, with its gradient. */
 export const square = unaryOp('square');
+/** 1 / x, elementwise, with its gradient. */
 export const reciprocal = unaryOp('reciprocal');
+/** max(x, 0), elementwise, with its gradient. */
 export const relu = unaryOp('relu');
+/** min(max(x, 0), 6), elementwise, with its gradient. */
 export const relu6 = unaryOp('relu6');
+/** 1 / (1 + e^-x), elementwise, with its gradient. */
 export const sigmoid = unaryOp('sigmoid');
+/** Hyperbolic tangent, elementwise, with its gradient. */
 export const tanh = unaryOp('tanh');
 /** SiLU, also called swish: x * sigmoid(x). */
 export const silu = unaryOp('silu');
+/** Alias of silu (Keras name), elementwise, with its gradient. */
 export const swish = silu;
+/** x · relu6(x + 3) / 6, elementwise, with its gradient. */
 export const hardSwish = unaryOp('hardSwish');
 
 /** x ** p for a scalar p. */
@@ -192,6 +208,7 @@ export function fullLike(x: Tensor, value: number): Tensor {
   return mapUnary(x, 'fill', value);
 }
 
+/** a + b with broadcasting (NumPy rules). */
 export function add(a: Tensor, b: Tensor): Tensor {
   const out = mapBinary(a, b, 'add');
   return recordOp(out, [a, b], 'add', (g, needs) => [
@@ -200,6 +217,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
   ]);
 }
 
+/** a - b with broadcasting. */
 export function sub(a: Tensor, b: Tensor): Tensor {
   const out = mapBinary(a, b, 'sub');
   return recordOp(out, [a, b], 'sub', (g, needs) => [
@@ -223,6 +241,7 @@ function mulSum(g: Tensor, x: Tensor, shape: readonly number[]): Tensor {
   return s;
 }
 
+/** a · b with broadcasting. */
 export function mul(a: Tensor, b: Tensor): Tensor {
   const out = mapBinary(a, b, 'mul');
   return recordOp(out, [a, b], 'mul', (g, needs) => [
@@ -231,6 +250,7 @@ export function mul(a: Tensor, b: Tensor): Tensor {
   ]);
 }
 
+/** a / b with broadcasting. */
 export function div(a: Tensor, b: Tensor): Tensor {
   const out = mapBinary(a, b, 'div');
   return recordOp(out, [a, b], 'div', (g, needs) => {
@@ -306,10 +326,15 @@ function compare(op: BinaryName) {
 
 /** Comparisons return float32 0/1 and carry no gradient. */
 export const equal = compare('equal');
+/** 1 where a != b else 0 (float32, broadcasting); no gradient. */
 export const notEqual = compare('notEqual');
+/** 1 where a < b else 0 (float32, broadcasting); no gradient. */
 export const less = compare('less');
+/** 1 where a <= b else 0 (float32, broadcasting); no gradient. */
 export const lessEqual = compare('lessEqual');
+/** 1 where a > b else 0 (float32, broadcasting); no gradient. */
 export const greater = compare('greater');
+/** 1 where a >= b else 0 (float32, broadcasting); no gradient. */
 export const greaterEqual = compare('greaterEqual');
 
 // NOTE: registered here, beside the kernels, so that any op module importing elementwise can backpropagate.

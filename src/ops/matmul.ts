@@ -11,6 +11,7 @@ import { sumToShape } from './reduce.js';
 
 /** Epilogue activations; the codes match `act` (and `ACT`) in shaders/matmul.wgsl. */
 export const MatmulActivation = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, tanh: 4, silu: 5 } as const;
+/** Activations the matmul kernel can fuse into its epilogue. */
 export type MatmulActivationName = keyof typeof MatmulActivation;
 
 /** Options of `matmul`. */

@@ -10,6 +10,7 @@ export { reducedShape, sumToShape } from './reduce-kernel.js';
 
 /** Options shared by reductions. */
 export interface ReduceOptions {
+  /** Keep reduced axes as size 1 (default false). */
   keepDims?: boolean;
 }
 
@@ -65,7 +66,9 @@ function maxLike(name: 'max' | 'min') {
   };
 }
 
+/** Maximum over `axes` (all by default); the gradient is shared among tied maxima. */
 export const max = maxLike('max');
+/** Minimum over `axes` (all by default); the gradient is shared among tied minima. */
 export const min = maxLike('min');
 
 /** Index of the max along one axis (int32, no gradient); ties pick the first. */

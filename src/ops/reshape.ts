@@ -18,6 +18,7 @@ export function resolveShape(op: string, from: readonly number[], to: readonly n
   return out;
 }
 
+/** The same values in a new shape (a free view of the buffer); one dimension may be -1. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const target = resolveShape('reshape', x.shape, shape);
   const out = new Tensor(x.device, target, x.dtype, x);

@@ -111,6 +111,7 @@ export interface MemoryInfo {
   tensorsLive: number;
 }
 
+/** Bytes and tensors held now: the number to watch for leaks (flat over training steps). */
 export function memory(device?: Device): MemoryInfo {
   const d = device ?? current;
   const stats = d?.stats();

@@ -6,6 +6,7 @@ import { getDevice, isGradEnabled, keep, live, track } from './engine.js';
 import { boxMuller, rng } from './random.js';
 import { sizeOf, formatShape } from './shape.js';
 
+/** Element types a tensor can hold (4 bytes each on the GPU). */
 export type DType = 'float32' | 'int32';
 
 /** One recorded op on the autograd tape. */
@@ -24,7 +25,9 @@ interface Storage {
   refs: number;
 }
 
+/** An n-dimensional array in a GPU buffer, with the autograd fields (`requiresGrad`, `grad`, `node`). */
 export class Tensor {
+  /** Number of elements (product of the shape). */
   readonly size: number;
   /** Whether gradients flow to this tensor (leaves: set by the user; op outputs: derived). */
   requiresGrad = false;
@@ -38,8 +41,11 @@ export class Tensor {
 
   /** Allocates a tensor, or a view sharing `share`'s buffer (reshape) when given. */
   constructor(
+    /** The device that owns the buffer. */
     readonly device: Device,
+    /** Dimensions, outermost first (row-major). */
     readonly shape: readonly number[],
+    /** Element type. */
     readonly dtype: DType,
     share?: Tensor,
   ) {
@@ -56,10 +62,12 @@ export class Tensor {
     track(this);
   }
 
+  /** Number of dimensions. */
   get rank(): number {
     return this.shape.length;
   }
 
+  /** Whether `dispose()` has freed the buffer. */
   get isDisposed(): boolean {
     return this.storage === null;
   }
@@ -113,6 +121,7 @@ export class Tensor {
     backward<Tensor>(this, grad, gradOps);
   }
 
+  /** `Tensor([2,3], float32)`, for messages. */
   toString(): string {
     return `Tensor(${formatShape(this.shape)}, ${this.dtype})`;
   }
@@ -141,8 +150,11 @@ export function recordOp(out: Tensor, inputs: Tensor[], name: string, backward: 
 
 /** Options for tensor creation. */
 export interface CreateOptions {
+  /** Element type (default 'float32'). */
   dtype?: DType;
+  /** Device to allocate on (default: the one `init()` set). */
   device?: Device;
+  /** Marks the new tensor as a leaf that collects gradients. */
   requiresGrad?: boolean;
 }
 
@@ -179,10 +191,12 @@ export function fill(shape: readonly number[], value: number, options: CreateOpt
   return tensor(arr, shape, options);
 }
 
+/** A tensor of zeros. */
 export function zeros(shape: readonly number[], options: CreateOptions = {}): Tensor {
   return fill(shape, 0, options);
 }
 
+/** A tensor of ones. */
 export function ones(shape: readonly number[], options: CreateOptions = {}): Tensor {
   return fill(shape, 1, options);
 }
@@ -191,11 +205,13 @@ export { rng };
 
 /** Options for random tensors. */
 export interface RandomOptions extends CreateOptions {
+  /** Seed of the mulberry32 stream; without one, each call draws a new fixed seed (reproducible per process). */
   seed?: number;
 }
 
 let autoSeed = 1;
 
+/** Uniform values in [min, max), drawn on the CPU from a seeded stream. */
 export function randomUniform(shape: readonly number[], min = 0, max = 1, options: RandomOptions = {}): Tensor {
   const r = rng(options.seed ?? autoSeed++ * 7919);
   const n = sizeOf(shape);
@@ -204,6 +220,7 @@ export function randomUniform(shape: readonly number[], min = 0, max = 1, option
   return tensor(v, shape, options);
 }
 
+/** Normal values (Box–Muller), drawn on the CPU from a seeded stream. */
 export function randomNormal(shape: readonly number[], mean = 0, stddev = 1, options: RandomOptions = {}): Tensor {
   const r = rng(options.seed ?? autoSeed++ * 7919);
   const n = sizeOf(shape);

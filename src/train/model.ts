@@ -33,6 +33,7 @@ export interface PredictArgs {
   steps?: number;
 }
 
+/** A Functional model with compile/fit/evaluate/predict/save (Keras `Model`). */
 export class Model extends Functional implements TrainingModel {
   static override readonly className: string = 'Functional';
   /** Set to true (e.g. by a callback) to stop fit after the current batch. */

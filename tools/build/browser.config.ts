@@ -14,6 +14,7 @@ export default defineConfig({
     target: 'es2022',
     minify: true,
     lib: { entry: 'src/browser/index.ts', formats: ['es'], fileName: () => 'graft.js' },
-    rolldownOptions: { output: { codeSplitting: false } },
+    // NOTE: Keras .h5 support (h5wasm, about 5 MB of WebAssembly) is a chunk loaded only when an .h5 file is read.
+    rolldownOptions: { output: { chunkFileNames: 'graft-[name]-[hash].js' } },
   },
 });

@@ -77,6 +77,7 @@ export interface RandomFlipArgs extends AugmentArgs {
   mode?: FlipMode;
 }
 
+/** Keras RandomFlip: random horizontal and/or vertical flips, in training only. */
 export class RandomFlip extends Augment {
   static override readonly className = 'RandomFlip';
   readonly mode: FlipMode;
@@ -101,6 +102,7 @@ export interface RandomRotationArgs extends AffineAugmentArgs {
   factor: AugmentFactor;
 }
 
+/** Keras RandomRotation: random rotation by a fraction of a full turn, in training only. */
 export class RandomRotation extends AffineAugment {
   static override readonly className = 'RandomRotation';
   readonly factor: AugmentFactor;
@@ -125,6 +127,7 @@ export interface RandomZoomArgs extends AffineAugmentArgs {
   widthFactor?: AugmentFactor;
 }
 
+/** Keras RandomZoom: random zoom in or out, in training only. */
 export class RandomZoom extends AffineAugment {
   static override readonly className = 'RandomZoom';
   readonly heightFactor: AugmentFactor;
@@ -153,6 +156,7 @@ export interface RandomTranslationArgs extends AffineAugmentArgs {
   widthFactor: AugmentFactor;
 }
 
+/** Keras RandomTranslation: random shifts by a fraction of height and width, in training only. */
 export class RandomTranslation extends AffineAugment {
   static override readonly className = 'RandomTranslation';
   readonly heightFactor: AugmentFactor;
@@ -180,6 +184,7 @@ export interface RandomContrastArgs extends AugmentArgs {
   valueRange?: [number, number] | null;
 }
 
+/** Keras RandomContrast: random contrast scaling per image, in training only. */
 export class RandomContrast extends Augment {
   static override readonly className = 'RandomContrast';
   readonly factor: AugmentFactor;

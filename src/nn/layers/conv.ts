@@ -126,6 +126,7 @@ abstract class ConvBase extends Layer {
   }
 }
 
+/** Keras Conv2D on NHWC inputs, HWIO kernel, optional bias and fused activation. */
 export class Conv2D extends ConvBase {
   static override readonly className = 'Conv2D';
   readonly filters: number;
@@ -159,6 +160,7 @@ export class Conv2D extends ConvBase {
 
 registerLayer(Conv2D);
 
+/** Keras DepthwiseConv2D on NHWC inputs, kernel [kh, kw, c, multiplier]. */
 export class DepthwiseConv2D extends ConvBase {
   static override readonly className = 'DepthwiseConv2D';
   readonly depthMultiplier: number;

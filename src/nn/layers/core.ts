@@ -14,6 +14,7 @@ export interface ActivationArgs extends LayerArgs {
   activation: ActivationName;
 }
 
+/** Keras Activation: applies a named activation. */
 export class Activation extends Layer {
   static override readonly className = 'Activation';
   readonly activation: ActivationName;
@@ -40,6 +41,7 @@ export interface DropoutArgs extends LayerArgs {
   noiseShape?: (number | null)[];
 }
 
+/** Keras Dropout: zeroes a fraction `rate` of the inputs and scales the rest, in training only. */
 export class Dropout extends Layer {
   static override readonly className = 'Dropout';
   readonly rate: number;
@@ -71,6 +73,7 @@ export class Dropout extends Layer {
   }
 }
 
+/** Keras Flatten: [batch, ...] → [batch, product]. */
 export class Flatten extends Layer {
   static override readonly className = 'Flatten';
 
@@ -92,6 +95,7 @@ export interface ReshapeArgs extends LayerArgs {
   targetShape: number[];
 }
 
+/** Keras Reshape: reshapes each example to `targetShape`. */
 export class Reshape extends Layer {
   static override readonly className = 'Reshape';
   readonly targetShape: number[];
@@ -130,6 +134,7 @@ export interface RescalingArgs extends LayerArgs {
   offset?: number;
 }
 
+/** Keras Rescaling: x · scale + offset. */
 export class Rescaling extends Layer {
   static override readonly className = 'Rescaling';
   readonly scale: number;

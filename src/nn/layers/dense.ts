@@ -23,6 +23,7 @@ export interface DenseArgs extends LayerArgs {
 
 const FUSED = new Set<string>(['linear', 'relu', 'relu6', 'sigmoid', 'tanh', 'silu']);
 
+/** Keras Dense: activation(x · kernel + bias), kernel [in, out]. */
 export class Dense extends Layer {
   static override readonly className = 'Dense';
   readonly units: number;

@@ -15,6 +15,7 @@ export interface InputArgs {
   name?: string;
 }
 
+/** The layer behind `input()`: the start of a functional graph. */
 export class InputLayer extends Layer {
   static override readonly className = 'InputLayer';
   readonly batchShape: Shape;

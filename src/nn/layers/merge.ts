@@ -30,6 +30,7 @@ abstract class Merge extends Layer {
   }
 }
 
+/** Keras Add: the elementwise sum of its inputs. */
 export class Add extends Merge {
   static override readonly className = 'Add';
   protected combine(a: Tensor, b: Tensor): Tensor {
@@ -37,6 +38,7 @@ export class Add extends Merge {
   }
 }
 
+/** Keras Multiply: the elementwise product of its inputs. */
 export class Multiply extends Merge {
   static override readonly className = 'Multiply';
   protected combine(a: Tensor, b: Tensor): Tensor {

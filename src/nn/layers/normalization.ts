@@ -28,6 +28,7 @@ function channels(layer: Layer, inputShape: Shape | Shape[]): number {
   return c;
 }
 
+/** Keras BatchNormalization: batch statistics when training and trainable, moving statistics otherwise. */
 export class BatchNormalization extends Layer {
   static override readonly className = 'BatchNormalization';
   readonly momentum: number;
@@ -86,6 +87,7 @@ export interface NormalizationArgs extends LayerArgs {
   variance?: number | number[];
 }
 
+/** Keras Normalization: (x - mean) / sqrt(variance), with statistics given or computed by adapt(). */
 export class Normalization extends Layer {
   static override readonly className = 'Normalization';
   readonly initMean: number | number[] | undefined;

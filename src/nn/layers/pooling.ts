@@ -6,6 +6,12 @@ import { Layer, one, oneShape, shapeError, type LayerArgs, type LayerConfig } fr
 import { registerLayer } from '../registry.js';
 import type { Shape } from '../symbolic.js';
 
+/** A layer config with `keepdims` (the name before keepDims) renamed to keepDims. */
+export function legacyKeepDims(config: Record<string, unknown>): Record<string, unknown> {
+  const { keepdims, ...rest } = config;
+  return keepdims === undefined || 'keepDims' in rest ? config : { ...rest, keepDims: keepdims };
+}
+
 function rank4(layer: Layer, inputShape: Shape | Shape[]): Shape {
   const s = oneShape(layer, inputShape);
   if (s.length !== 4) throw shapeError(layer, 'expects NHWC input of rank 4', s);
@@ -15,29 +21,35 @@ function rank4(layer: Layer, inputShape: Shape | Shape[]): Shape {
 /** Options of globalAveragePooling2d(). */
 export interface GlobalPoolingArgs extends LayerArgs {
   /** Keep H and W as size 1 (default false). */
-  keepdims?: boolean;
+  keepDims?: boolean;
 }
 
+/** Keras GlobalAveragePooling2D: the mean over H and W of NHWC inputs. */
 export class GlobalAveragePooling2D extends Layer {
   static override readonly className = 'GlobalAveragePooling2D';
-  readonly keepdims: boolean;
+  readonly keepDims: boolean;
 
   constructor(args: GlobalPoolingArgs = {}) {
     super(args);
-    this.keepdims = args.keepdims ?? false;
+    this.keepDims = args.keepDims ?? false;
+  }
+
+  /** Reads configs saved before the option was named keepDims (`keepdims`, in older checkpoints) too. */
+  static override fromConfig(config: Record<string, unknown>): Layer {
+    return new GlobalAveragePooling2D(legacyKeepDims(config) as GlobalPoolingArgs);
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
     const s = rank4(this, inputShape);
-    return this.keepdims ? [s[0]!, 1, 1, s[3]!] : [s[0]!, s[3]!];
+    return this.keepDims ? [s[0]!, 1, 1, s[3]!] : [s[0]!, s[3]!];
   }
 
   call(x: Tensor | Tensor[]): Tensor {
-    return globalAvgPool(one(this, x), { keepDims: this.keepdims });
+    return globalAvgPool(one(this, x), { keepDims: this.keepDims });
   }
 
   override getConfig(): LayerConfig {
-    return { ...super.getConfig(), keepdims: this.keepdims };
+    return { ...super.getConfig(), keepDims: this.keepDims };
   }
 }
 
@@ -82,11 +94,13 @@ abstract class Pooling2D extends Layer {
   }
 }
 
+/** Keras MaxPooling2D on NHWC inputs. */
 export class MaxPooling2D extends Pooling2D {
   static override readonly className = 'MaxPooling2D';
   protected readonly op = maxPool2d;
 }
 
+/** Keras AveragePooling2D on NHWC inputs (padding excluded from the mean). */
 export class AveragePooling2D extends Pooling2D {
   static override readonly className = 'AveragePooling2D';
   protected readonly op = avgPool2d;
@@ -98,6 +112,7 @@ export interface ZeroPadding2DArgs extends LayerArgs {
   padding?: number | [number, number] | [[number, number], [number, number]];
 }
 
+/** Keras ZeroPadding2D: zero rows and columns around H and W. */
 export class ZeroPadding2D extends Layer {
   static override readonly className = 'ZeroPadding2D';
   readonly padding: [[number, number], [number, number]];

@@ -15,6 +15,7 @@ export interface CallbackParams {
   initialEpoch: number;
   /** Batches per epoch, when known. */
   steps: number | null;
+  /** Progress output: 0 silent, 1 progress bar, 2 one line per epoch. */
   verbose: 0 | 1 | 2;
   /** fit's position as it goes (for callbacks that back training up); absent outside fit. */
   progress?: FitProgress;
@@ -22,28 +23,37 @@ export interface CallbackParams {
 
 /** The hooks a callback may implement; each may be async. */
 export interface CallbackHooks {
+  /** Before the first epoch. */
   onTrainBegin?(logs: Logs): void | Promise<void>;
+  /** After the last epoch (also after an early stop). */
   onTrainEnd?(logs: Logs): void | Promise<void>;
   /** `epoch` is 0-based, as in Keras. */
   onEpochBegin?(epoch: number, logs: Logs): void | Promise<void>;
+  /** After an epoch and its validation; logs hold the epoch's means (`loss`, `val_loss`, ...). */
   onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
   /** `batch` is the 0-based index within the epoch. */
   onBatchBegin?(batch: number, logs: Logs): void | Promise<void>;
   /** Logs hold running means over the epoch so far. */
   onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
+  /** Before the validation (or evaluate) pass. */
   onTestBegin?(logs: Logs): void | Promise<void>;
+  /** After the validation (or evaluate) pass. */
   onTestEnd?(logs: Logs): void | Promise<void>;
 }
 
+/** Base class of the callbacks: every hook is an async no-op, subclasses override what they need (Keras `Callback`). */
 export class Callback implements Required<CallbackHooks> {
   /** The model being trained (set by fit). */
   model: TrainingModel | null = null;
+  /** What fit told the callback (set by fit). */
   params: CallbackParams | null = null;
 
+  /** Called by fit before training. */
   setModel(model: TrainingModel): void {
     this.model = model;
   }
 
+  /** Called by fit before training. */
   setParams(params: CallbackParams): void {
     this.params = params;
   }
@@ -54,13 +64,21 @@ export class Callback implements Required<CallbackHooks> {
     return this.model;
   }
 
+  /** See CallbackHooks.onTrainBegin. */
   async onTrainBegin(_logs: Logs): Promise<void> {}
+  /** See CallbackHooks.onTrainEnd. */
   async onTrainEnd(_logs: Logs): Promise<void> {}
+  /** See CallbackHooks.onEpochBegin. */
   async onEpochBegin(_epoch: number, _logs: Logs): Promise<void> {}
+  /** See CallbackHooks.onEpochEnd. */
   async onEpochEnd(_epoch: number, _logs: Logs): Promise<void> {}
+  /** See CallbackHooks.onBatchBegin. */
   async onBatchBegin(_batch: number, _logs: Logs): Promise<void> {}
+  /** See CallbackHooks.onBatchEnd. */
   async onBatchEnd(_batch: number, _logs: Logs): Promise<void> {}
+  /** See CallbackHooks.onTestBegin. */
   async onTestBegin(_logs: Logs): Promise<void> {}
+  /** See CallbackHooks.onTestEnd. */
   async onTestEnd(_logs: Logs): Promise<void> {}
 }
 
@@ -81,6 +99,7 @@ class HookCallback extends Callback {
 
 /** Runs a list of callbacks in order. */
 export class CallbackList {
+  /** The callbacks, hook objects wrapped as Callback instances. */
   readonly callbacks: Callback[];
 
   constructor(items: readonly (Callback | CallbackHooks)[], model: TrainingModel, params: CallbackParams) {

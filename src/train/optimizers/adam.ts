@@ -11,6 +11,7 @@ export interface AdamOptions extends OptimizerOptions {
   epsilon?: number;
 }
 
+/** Adam (Keras 3 rule), one fused kernel per parameter. */
 export class Adam extends BaseOptimizer {
   readonly className: string = 'Adam';
   readonly beta1: number;

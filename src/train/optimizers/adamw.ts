@@ -2,6 +2,7 @@
 
 import { Adam, type AdamOptions } from './adam.js';
 
+/** AdamW: Adam with decoupled weight decay (Keras default 0.004). */
 export class AdamW extends Adam {
   override readonly className: string = 'AdamW';
 

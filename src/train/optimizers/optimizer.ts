@@ -25,6 +25,7 @@ export interface OptimizerState {
   slots: Record<string, Tensor>;
 }
 
+/** What compile/fit need of an optimizer: Adam, AdamW, SGD, or a custom one. */
 export interface Optimizer {
   /** Number of applied steps (applyGradients calls). */
   readonly iterations: number;
@@ -38,6 +39,7 @@ export interface Optimizer {
   getState(): OptimizerState;
   /** Copies values into the slots (creating them when the optimizer has not stepped yet); checks names and shapes. */
   setState(s: OptimizerState): void;
+  /** Hyperparameters as plain JSON (saved in checkpoints). */
   getConfig(): Record<string, unknown>;
   /** Frees the slot tensors (optional so that custom optimizers without GPU state need not implement it). */
   dispose?(): void;
@@ -45,6 +47,7 @@ export interface Optimizer {
 
 /** Options shared by every optimizer (Keras names in camelCase). */
 export interface OptimizerOptions {
+  /** A constant rate or a schedule (default per optimizer: Adam 0.001, SGD 0.01). */
   learningRate?: number | Schedule;
   /** Clip each gradient to this L2 norm (Keras clipnorm). */
   clipNorm?: number;
@@ -70,11 +73,17 @@ export interface StepScalars {
 /** Clipping inside one update: the sum of squares the clip factor derives from (null: none) and the clip norm. */
 export type ClipInput = UpdateClip;
 
+/** Shared state and checks of the built-in optimizers: slots per parameter, schedules, clipping, weight decay. */
 export abstract class BaseOptimizer implements Optimizer {
+  /** A constant rate or a schedule evaluated at `iterations`; may be changed between steps. */
   learningRate: number | Schedule;
+  /** Per-tensor gradient clipping (Keras `clipnorm`), if set. */
   readonly clipNorm: number | undefined;
+  /** Clipping by the norm of all gradients together (Keras `global_clipnorm`), if set. */
   readonly globalClipNorm: number | undefined;
+  /** Decoupled weight decay: p -= p · weightDecay · lr before each update (0: none). */
   readonly weightDecay: number;
+  /** Substrings of weight names that weight decay skips (e.g. biases). */
   readonly excludeFromWeightDecay: readonly string[];
   private steps = 0;
   private readonly slots = new Map<string, Tensor>();
@@ -178,6 +187,7 @@ export abstract class BaseOptimizer implements Optimizer {
     this.steps = s.iterations;
   }
 
+  /** Hyperparameters as plain JSON (class name, learning rate or schedule config, clipping, decay, and the subclass's). */
   getConfig(): Record<string, unknown> {
     const lr = this.learningRate;
     let learningRate: number | ScheduleConfig;

@@ -11,6 +11,7 @@ export interface SgdOptions extends OptimizerOptions {
   nesterov?: boolean;
 }
 
+/** SGD with optional (Nesterov) momentum (Keras 3 rule), one fused kernel per parameter. */
 export class SGD extends BaseOptimizer {
   readonly className = 'SGD';
   readonly momentum: number;

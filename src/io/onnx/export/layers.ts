@@ -166,7 +166,7 @@ export async function emitLayer(a: EmitArgs): Promise<ExportValue> {
   }
   if (layer instanceof GlobalAveragePooling2D) {
     const y = e.node('GlobalAveragePool', [e.nchw(x, name)], {}, name);
-    if (layer.keepdims) return same('nchw', y);
+    if (layer.keepDims) return same('nchw', y);
     return same('nhwc', e.node('Flatten', [y], { axis: int(1) }, `${name}_flatten`));
   }
   if (layer instanceof MaxPooling2D || layer instanceof AveragePooling2D || layer instanceof Pool2D) {
@@ -197,7 +197,7 @@ export async function emitLayer(a: EmitArgs): Promise<ExportValue> {
   if (layer instanceof Transpose) return same('nhwc', e.node('Transpose', [e.nhwc(x, name)], { perm: ints(layer.perm) }, name));
   if (layer instanceof ReduceMean) {
     const axes = layer.axes.map((v) => (v < 0 ? v + rank : v));
-    return same('nhwc', e.node('ReduceMean', [e.nhwc(x, name)], { axes: ints(axes), keepdims: int(layer.keepdims ? 1 : 0) }, name));
+    return same('nhwc', e.node('ReduceMean', [e.nhwc(x, name)], { axes: ints(axes), keepdims: int(layer.keepDims ? 1 : 0) }, name));
   }
   if (layer instanceof MatMul) return same('nhwc', e.node('MatMul', inputs.map((v) => e.nhwc(v, name)), {}, name));
   throw new Error(`Graft exportOnnx: layer '${layer.name}' of class ${layer.className} has no ONNX export`);

@@ -16,7 +16,7 @@ function spatialInput(ctx: ImportContext, node: OnnxNode): TensorValue {
 
 export function GlobalAveragePool(ctx: ImportContext, node: OnnxNode): void {
   const x = spatialInput(ctx, node);
-  const sym = ctx.apply(node, new GlobalAveragePooling2D({ name: ctx.layerName(node), keepdims: true }), x);
+  const sym = ctx.apply(node, new GlobalAveragePooling2D({ name: ctx.layerName(node), keepDims: true }), x);
   ctx.setOutput(node, { kind: 'tensor', sym, perm: x.perm });
 }
 
@@ -83,9 +83,9 @@ export function ReduceMean(ctx: ImportContext, node: OnnxNode): void {
   const remaining = x.perm.filter((p) => !axes.includes(p)).map((p) => p - axes.filter((q) => q < p).length);
   const outPerm = keep ? x.perm : remaining;
   if (rank === 4 && physical.join(',') === '1,2') {
-    const sym = ctx.apply(node, new GlobalAveragePooling2D({ name: ctx.layerName(node), keepdims: keep }), x);
+    const sym = ctx.apply(node, new GlobalAveragePooling2D({ name: ctx.layerName(node), keepDims: keep }), x);
     return ctx.setOutput(node, { kind: 'tensor', sym, perm: outPerm });
   }
-  const sym = ctx.apply(node, new ReduceMeanLayer({ name: ctx.layerName(node), axes: physical, keepdims: keep }), x);
+  const sym = ctx.apply(node, new ReduceMeanLayer({ name: ctx.layerName(node), axes: physical, keepDims: keep }), x);
   ctx.setOutput(node, { kind: 'tensor', sym, perm: outPerm });
 }

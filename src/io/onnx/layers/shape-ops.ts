@@ -4,6 +4,7 @@
 import { mean, pad } from '../../../ops/index.js';
 import type { Tensor } from '../../../tensor/tensor.js';
 import { Layer, one, oneShape, shapeError, type LayerArgs, type LayerConfig } from '../../../nn/layer.js';
+import { legacyKeepDims } from '../../../nn/layers/pooling.js';
 import { registerLayer } from '../../../nn/registry.js';
 import type { Shape } from '../../../nn/symbolic.js';
 import { axisIndex } from './axes.js';
@@ -49,34 +50,39 @@ export class ConstantPad extends Layer {
 export interface ReduceMeanArgs extends LayerArgs {
   /** Axes to average over, batch axis included. */
   axes: number[];
-  /** Keep reduced axes as size 1 (default true, as ONNX). */
-  keepdims?: boolean;
+  /** Keep reduced axes as size 1 (default true, as ONNX's keepdims). */
+  keepDims?: boolean;
 }
 
 export class ReduceMean extends Layer {
   static override readonly className = 'ReduceMean';
   readonly axes: number[];
-  readonly keepdims: boolean;
+  readonly keepDims: boolean;
 
   constructor(args: ReduceMeanArgs) {
     super(args);
     this.axes = [...args.axes];
-    this.keepdims = args.keepdims ?? true;
+    this.keepDims = args.keepDims ?? true;
+  }
+
+  /** Reads configs saved before the option was named keepDims (`keepdims`, in older checkpoints) too. */
+  static override fromConfig(config: Record<string, unknown>): Layer {
+    return new ReduceMean(legacyKeepDims(config) as never);
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
     const s = oneShape(this, inputShape);
     const axes = this.axes.map((a) => axisIndex(this, a, s));
-    return s.flatMap((d, i) => (axes.includes(i) ? (this.keepdims ? [1] : []) : [d]));
+    return s.flatMap((d, i) => (axes.includes(i) ? (this.keepDims ? [1] : []) : [d]));
   }
 
   call(x: Tensor | Tensor[]): Tensor {
     const t = one(this, x);
-    return mean(t, this.axes.map((a) => axisIndex(this, a, t.shape)), { keepDims: this.keepdims });
+    return mean(t, this.axes.map((a) => axisIndex(this, a, t.shape)), { keepDims: this.keepDims });
   }
 
   override getConfig(): LayerConfig {
-    return { ...super.getConfig(), axes: this.axes, keepdims: this.keepdims };
+    return { ...super.getConfig(), axes: this.axes, keepDims: this.keepDims };
   }
 }
 
