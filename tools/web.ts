@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHROMIUM_WEBGPU_ARGS } from './browser/chromium.js';
+import { isMain } from './is-main.js';
 import { buildPage } from '../web/server/build.js';
 import { serveWeb, type WebServer } from '../web/server/serve.js';
 
@@ -70,15 +71,15 @@ async function main(): Promise<void> {
     .parse(process.argv)
     .opts<{ port: number; weights?: string; sample?: string; perClass: number; classes?: number }>();
   const web = await startWeb({ port: o.port, weights: o.weights, sampleDir: o.sample, perClass: o.perClass, classes: o.classes });
-  const kb = web.files.reduce((s, f) => s + f.bytes, 0) / 1024;
-  console.log(`Built the page (${web.files.length} files, ${kb.toFixed(0)} KiB) into dist/web.`);
+  // NOTE: every file with its size: some chunks (h5wasm) are fetched only when a feature needs them.
+  console.log(`Built the page into dist/web: ${web.files.map((f) => `${f.file} ${(f.bytes / 1024).toFixed(0)} KiB`).join(', ')}.`);
   console.log(`Sample: ${web.listing.classes.length} classes x up to ${o.perClass} images from ${web.listing.name}.`);
   console.log(`\nOpen ${web.url} in Chrome/Chromium 113+ or Edge (WebGPU). Ctrl-C stops the server.`);
   console.log(`On Linux without a GPU start Chromium with:\n  chromium ${CHROMIUM_GPU_LESS_FLAGS.join(' ')} ${web.url}`);
   process.once('SIGINT', () => void web.close().then(() => process.exit(0)));
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   main().catch((e: unknown) => {
     console.error(`npm run web: ${e instanceof Error ? e.message : String(e)}`);
     process.exitCode = 1;
