@@ -6,7 +6,7 @@ import type { Device } from '../src/index.js';
 export interface BenchRow {
   /** What was measured, with its shape, e.g. "matmul 1024x1024x1024". */
   name: string;
-  metric: 'GFLOP/s' | 'GB/s' | 'ms' | 'images/s';
+  metric: 'GFLOP/s' | 'GB/s' | 'ms' | 'images/s' | 'dispatches' | 'submits' | 'MB';
   /** Graft's figure. */
   graft: number;
   /** Peers' figures by key (tfjs-webgpu, tfjs-wasm, ort-webgpu, ort-cpu); a peer that failed is absent. */
@@ -22,6 +22,20 @@ export interface BenchContext {
   quick: boolean;
   /** Prints a line to stderr (progress, peer failures). */
   log: (msg: string) => void;
+  /** `--name=value` arguments, by name (e.g. sizes=4096, batches=1,32): suites read the ones they know. */
+  options: Record<string, string>;
+}
+
+/** A comma-separated list of integers from `--name=...` ('none': empty), or `fallback` when absent; throws naming a bad entry. */
+export function intList(ctx: BenchContext, name: string, fallback: number[]): number[] {
+  const v = ctx.options[name];
+  if (v === undefined) return fallback;
+  if (v === 'none') return [];
+  return v.split(',').map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: '${s}' is not a positive integer`);
+    return n;
+  });
 }
 
 export type Suite = (ctx: BenchContext) => Promise<BenchRow[]>;
@@ -65,7 +79,7 @@ export function printTable(title: string, rows: BenchRow[]): void {
   const peers = [...new Set(rows.flatMap((r) => Object.keys(r.peers)))];
   const head = ['benchmark', 'metric', 'graft', ...peers, ...peers.map((p) => `vs ${p}`), 'note'];
   const lines = rows.map((r) => {
-    const lowerIsBetter = r.metric === 'ms';
+    const lowerIsBetter = r.metric === 'ms' || r.metric === 'dispatches' || r.metric === 'submits' || r.metric === 'MB';
     const ratio = (p: string) => {
       const v = r.peers[p];
       if (v === undefined || v === 0 || r.graft === 0) return '-';

@@ -6,6 +6,9 @@
 // Validation before timing: Graft's import of the fixture gives onnxruntime cpu's logits (within 1e-4 of their
 // scale); the tfjs models have Graft's parameter counts (total and trainable per case), and with Graft's weights
 // copied in, the tfjs base gives Graft's features.
+// Counts (src/gpu/counters.ts), for Graft and tfjs-webgpu alike: dispatches, kernel bytes bound and submits per
+// image and per step, and peak GPU memory, from one extra untimed call. Options: --size=224, --infer-batches=1,8,
+// --train-batches=8, --train-cases=frozen,last10,all.
 
 import { existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +17,8 @@ import * as g from '../src/index.js';
 import { efficientNetB0 } from '../src/applications/index.js';
 import { makeEfficientNetOnnx } from '../tools/fixtures/efficientnet-fixture.js';
 import { Accumulator, trainStep } from '../src/train/step.js';
-import type { BenchContext, BenchRow, Suite, Timing } from './harness.js';
+import { countWork, isInstrumented, type MemoryCounts, type WorkCounts } from '../src/gpu/counters.js';
+import { intList, type BenchContext, type BenchRow, type Suite, type Timing } from './harness.js';
 import { openOrt, ortPeers, type OrtPeer } from './peers/ort.js';
 import { loadTfjs, type Tf, type TfjsBackend } from './peers/tfjs.js';
 import { loadTfjsLayers, tfjsEfficientNetB0, type Tfl } from './peers/tfjs-efficientnet.js';
@@ -24,7 +28,6 @@ type TfTensor = import('@tensorflow/tfjs-core').Tensor;
 type TfVariable = import('@tensorflow/tfjs-core').Variable;
 type LayersModel = import('@tensorflow/tfjs-layers').LayersModel;
 
-const TRAIN_BATCH = 8;
 const HEAD_CLASSES = 10;
 /** Iterations slower than this get no warm-up beyond the first (compiling) call: the suite must fit in minutes. */
 const HEAVY_MS = 15_000;
@@ -41,6 +44,14 @@ type CaseKey = (typeof CASES)[number]['key'];
 
 /** Figures of one contender, by row key; absent rows failed (the reason is logged). */
 type Figures = Record<string, number>;
+/** Counts of one contender's counted call, by row key. */
+type CountsByKey = Record<string, WorkCounts & MemoryCounts>;
+
+/** Counts one call of `fn` (then `sync`) on `device` into `into[key]`; a no-op without instrumentation or device. */
+async function countOnce(device: GPUDevice | undefined, into: CountsByKey, key: string, fn: () => void, sync: () => Promise<void>): Promise<void> {
+  if (!device || !isInstrumented()) return;
+  into[key] = await countWork(device, fn, sync);
+}
 /** Why a peer has no figure in a row, by row key (printed in the row's note). */
 type Missing = Map<string, string[]>;
 
@@ -128,18 +139,21 @@ interface Plan {
   size: number;
   inferBatches: number[];
   train: boolean;
+  trainBatches: number[];
+  cases: CaseKey[];
   iters: number;
 }
 
 /** Row keys shared by Graft and the peers. */
 const inferKey = (b: number) => `infer${b}`;
-const trainKey = (k: CaseKey) => `train-${k}`;
+const trainKey = (k: CaseKey, batch: number) => `train-${k}-${batch}`;
 
 // ---------------------------------------------------------------- Graft
 
 interface GraftResult {
   figures: Figures;
   notes: Record<string, string>;
+  counts: CountsByKey;
   /** Total parameters of the inference model (with top) and trainable parameters per fine-tuning case. */
   inferParams: number;
   trainable: Record<CaseKey, number>;
@@ -181,6 +195,10 @@ async function graftInference(ctx: BenchContext, plan: Plan, out: GraftResult): 
       );
       out.figures[inferKey(b)] = t.ms;
       out.notes[inferKey(b)] = `first ${(t.firstMs / 1000).toFixed(1)} s; ${Math.round((device.dispatchCount - d0) / t.calls)} dispatches`;
+      await countOnce(device.gpu, out.counts, inferKey(b), () => (y = g.noGrad(() => model.apply(x) as g.Tensor)), async () => {
+        await y!.data();
+        y!.dispose();
+      });
       log(`graft inference batch ${b}: ${t.ms.toFixed(0)} ms`);
       x.dispose();
     }
@@ -205,11 +223,11 @@ function setCase(base: { trainable: boolean; layers: { name: string; trainable: 
   for (const l of base.layers) l.trainable = k === 'all' || lastTen.has(l.name);
 }
 
-/** Batch-8 labels (one-hot over the head's classes) and pixels. */
-function trainData(size: number): { x: Float32Array; y: Float32Array } {
-  const y = new Float32Array(TRAIN_BATCH * HEAD_CLASSES);
-  for (let i = 0; i < TRAIN_BATCH; i++) y[i * HEAD_CLASSES + ((i * 7) % HEAD_CLASSES)] = 1;
-  return { x: pixels(TRAIN_BATCH, size, 5), y };
+/** Labels (one-hot over the head's classes) and pixels of one training batch. */
+function trainData(size: number, batch: number): { x: Float32Array; y: Float32Array } {
+  const y = new Float32Array(batch * HEAD_CLASSES);
+  for (let i = 0; i < batch; i++) y[i * HEAD_CLASSES + ((i * 7) % HEAD_CLASSES)] = 1;
+  return { x: pixels(batch, size, 5), y };
 }
 
 /** Host copies of the fresh base's weights and its features on the probe image (what the tfjs architecture check needs). */
@@ -231,39 +249,44 @@ async function graftTraining(ctx: BenchContext, plan: Plan, out: GraftResult): P
   g.setSeed(3);
   const base = efficientNetB0({ weights: null, includeTop: false, inputShape: [plan.size, plan.size, 3] });
   const full = fineTuneModel(base, plan.size);
-  const data = trainData(plan.size);
-  const x = g.tensor(data.x, [TRAIN_BATCH, plan.size, plan.size, 3]);
-  const y = g.tensor(data.y, [TRAIN_BATCH, HEAD_CLASSES]);
   try {
     out.lastTen = base.layers.slice(-10).map((l) => l.name);
     await captureBase(base, plan.size, out);
     if (!plan.train) return;
     const lastTen = new Set(out.lastTen);
-    for (const c of CASES) {
-      setCase(base, c.key, lastTen);
-      const optimizer = g.optimizers.adam();
-      full.compile({ optimizer, loss: 'categoricalCrossentropy' });
-      out.trainable[c.key] = trainableCount(full);
-      let loss = NaN;
-      const acc = new Accumulator(['loss']);
-      const d0 = device.dispatchCount;
-      const t = await timeSteps(
-        () => trainStep(full, full.compiled!, x, y, acc),
-        async () => {
-          loss = (await acc.read()).loss!;
-        },
-        plan.iters,
-      );
-      acc.dispose();
-      optimizer.dispose();
-      if (!Number.isFinite(loss)) throw new Error(`model bench: graft training step (${c.label}) gave loss ${loss}`);
-      out.figures[trainKey(c.key)] = t.ms;
-      out.notes[trainKey(c.key)] = `first ${(t.firstMs / 1000).toFixed(1)} s; ${Math.round((device.dispatchCount - d0) / t.calls)} dispatches; ${out.trainable[c.key].toLocaleString('en-US')} trainable`;
-      log(`graft train step (${c.label}): ${t.ms.toFixed(0)} ms, loss ${loss.toFixed(3)}`);
+    for (const batch of plan.trainBatches) {
+      const data = trainData(plan.size, batch);
+      const x = g.tensor(data.x, [batch, plan.size, plan.size, 3]);
+      const y = g.tensor(data.y, [batch, HEAD_CLASSES]);
+      try {
+        for (const c of CASES.filter((c) => plan.cases.includes(c.key))) {
+          setCase(base, c.key, lastTen);
+          const optimizer = g.optimizers.adam();
+          full.compile({ optimizer, loss: 'categoricalCrossentropy' });
+          out.trainable[c.key] = trainableCount(full);
+          let loss = NaN;
+          const acc = new Accumulator(['loss']);
+          const d0 = device.dispatchCount;
+          const step = () => trainStep(full, full.compiled!, x, y, acc);
+          const read = async () => {
+            loss = (await acc.read()).loss!;
+          };
+          const t = await timeSteps(step, read, plan.iters);
+          const key = trainKey(c.key, batch);
+          await countOnce(device.gpu, out.counts, key, step, read);
+          acc.dispose();
+          optimizer.dispose();
+          if (!Number.isFinite(loss)) throw new Error(`model bench: graft training step (${c.label}, batch ${batch}) gave loss ${loss}`);
+          out.figures[key] = t.ms;
+          out.notes[key] = `first ${(t.firstMs / 1000).toFixed(1)} s; ${Math.round((device.dispatchCount - d0) / t.calls)} dispatches; ${out.trainable[c.key].toLocaleString('en-US')} trainable`;
+          log(`graft train step (${c.label}, batch ${batch}): ${t.ms.toFixed(0)} ms, loss ${loss.toFixed(3)}`);
+        }
+      } finally {
+        x.dispose();
+        y.dispose();
+      }
     }
   } finally {
-    x.dispose();
-    y.dispose();
     full.dispose();
   }
 }
@@ -272,7 +295,10 @@ async function graftTraining(ctx: BenchContext, plan: Plan, out: GraftResult): P
 
 const tfCount = (ws: { shape: (number | null)[] }[]) => ws.reduce((n, w) => n + w.shape.reduce<number>((p, d) => p * (d ?? 1), 1), 0);
 
-function tfjsInference(tf: Tf, tfl: Tfl, plan: Plan, graft: GraftResult, log: (m: string) => void): Promise<Figures> {
+/** tfjs-webgpu's GPUDevice (not in its public types), for the counters; undefined on wasm. */
+const tfjsDevice = (tf: Tf) => Reflect.get(tf.backend(), 'device') as GPUDevice | undefined;
+
+function tfjsInference(tf: Tf, tfl: Tfl, plan: Plan, graft: GraftResult, log: (m: string) => void, counts: CountsByKey): Promise<Figures> {
   return withModel(tfjsEfficientNetB0(tf, tfl, { inputShape: [plan.size, plan.size, 3] }), async (model) => {
     const n = model.countParams();
     if (n !== graft.inferParams) throw new Error(`tfjs EfficientNet-B0 has ${n} parameters, Graft's has ${graft.inferParams}`);
@@ -288,6 +314,10 @@ function tfjsInference(tf: Tf, tfl: Tfl, plan: Plan, graft: GraftResult, log: (m
         },
         plan.iters,
       );
+      await countOnce(tfjsDevice(tf), counts, inferKey(b), () => (y = model.predict(x) as TfTensor), async () => {
+        await y!.data();
+        y!.dispose();
+      });
       x.dispose();
       figures[inferKey(b)] = t.ms;
       log(`inference batch ${b}: ${t.ms.toFixed(0)} ms (first ${(t.firstMs / 1000).toFixed(1)} s)`);
@@ -320,7 +350,7 @@ async function checkArchitecture(tf: Tf, base: LayersModel, graft: GraftResult, 
 }
 
 /** Checks the tfjs base against Graft's, then (unless quick) times the three training steps. */
-async function tfjsTraining(tf: Tf, tfl: Tfl, backend: TfjsBackend, plan: Plan, graft: GraftResult, log: (m: string) => void, missing: Missing): Promise<Figures> {
+async function tfjsTraining(tf: Tf, tfl: Tfl, backend: TfjsBackend, plan: Plan, graft: GraftResult, log: (m: string) => void, missing: Missing, counts: CountsByKey): Promise<Figures> {
   const base = tfjsEfficientNetB0(tf, tfl, { inputShape: [plan.size, plan.size, 3], includeTop: false });
   const inp = tfl.input({ shape: [plan.size, plan.size, 3] });
   const pooled = tfl.layers.globalAveragePooling2d({ name: 'head_pool' }).apply(base.apply(inp)) as import('@tensorflow/tfjs-layers').SymbolicTensor;
@@ -329,48 +359,50 @@ async function tfjsTraining(tf: Tf, tfl: Tfl, backend: TfjsBackend, plan: Plan, 
   return withModel(full, async () => {
     log(await checkArchitecture(tf, base, graft, plan.size));
     if (!plan.train) return {};
-    const data = trainData(plan.size);
-    const x = tf.tensor4d(data.x, [TRAIN_BATCH, plan.size, plan.size, 3]);
-    const y = tf.tensor2d(data.y, [TRAIN_BATCH, HEAD_CLASSES]);
     const figures: Figures = {};
     const lastTen = new Set(graft.lastTen);
-    for (const c of CASES) {
-      setCase(base, c.key, lastTen);
-      const n = tfCount(full.trainableWeights);
-      if (n !== graft.trainable[c.key]) throw new Error(`tfjs ${c.label}: ${n} trainable parameters, Graft has ${graft.trainable[c.key]}`);
-      const vars = full.trainableWeights.map((w) => w.read() as TfVariable);
-      // NOTE: tfjs ignores a nested model's call-time training flag, so the whole model runs with training: false as Keras' base does.
-      const loss = () => tf.mean(tfl.metrics.categoricalCrossentropy(y, full.apply(x, { training: false }) as TfTensor)) as import('@tensorflow/tfjs-core').Scalar;
-      const optimizer = tf.train.adam(0.001, 0.9, 0.999, 1e-7);
-      let cost: TfTensor | null = null;
-      let value = NaN;
-      try {
-        const t = await timeSteps(
-          () => (cost = optimizer.minimize(loss, true, vars)),
-          async () => {
-            value = (await cost!.data())[0]!;
-            cost!.dispose();
-          },
-          plan.iters,
-        );
-        if (!Number.isFinite(value)) throw new Error(`loss ${value}`);
-        figures[trainKey(c.key)] = t.ms;
-        log(`train step (${c.label}): ${t.ms.toFixed(0)} ms (first ${(t.firstMs / 1000).toFixed(1)} s), loss ${value.toFixed(3)}`);
-      } catch (e) {
-        const why = e instanceof Error ? e.message : String(e);
-        log(`train step (${c.label}) absent: ${why}`);
-        missing.set(trainKey(c.key), [...(missing.get(trainKey(c.key)) ?? []), `tfjs-${backend} absent: ${why.split('\n')[0]}`]);
-      } finally {
-        optimizer.dispose();
+    for (const batch of plan.trainBatches) {
+      const data = trainData(plan.size, batch);
+      const x = tf.tensor4d(data.x, [batch, plan.size, plan.size, 3]);
+      const y = tf.tensor2d(data.y, [batch, HEAD_CLASSES]);
+      for (const c of CASES.filter((c) => plan.cases.includes(c.key))) {
+        const key = trainKey(c.key, batch);
+        setCase(base, c.key, lastTen);
+        const n = tfCount(full.trainableWeights);
+        if (n !== graft.trainable[c.key]) throw new Error(`tfjs ${c.label}: ${n} trainable parameters, Graft has ${graft.trainable[c.key]}`);
+        const vars = full.trainableWeights.map((w) => w.read() as TfVariable);
+        // NOTE: tfjs ignores a nested model's call-time training flag, so the whole model runs with training: false as Keras' base does.
+        const loss = () => tf.mean(tfl.metrics.categoricalCrossentropy(y, full.apply(x, { training: false }) as TfTensor)) as import('@tensorflow/tfjs-core').Scalar;
+        const optimizer = tf.train.adam(0.001, 0.9, 0.999, 1e-7);
+        let cost: TfTensor | null = null;
+        let value = NaN;
+        const step = () => (cost = optimizer.minimize(loss, true, vars));
+        const read = async () => {
+          value = (await cost!.data())[0]!;
+          cost!.dispose();
+        };
+        try {
+          const t = await timeSteps(step, read, plan.iters);
+          if (!Number.isFinite(value)) throw new Error(`loss ${value}`);
+          await countOnce(tfjsDevice(tf), counts, key, step, read);
+          figures[key] = t.ms;
+          log(`train step (${c.label}, batch ${batch}): ${t.ms.toFixed(0)} ms (first ${(t.firstMs / 1000).toFixed(1)} s), loss ${value.toFixed(3)}`);
+        } catch (e) {
+          const why = e instanceof Error ? e.message : String(e);
+          log(`train step (${c.label}, batch ${batch}) absent: ${why}`);
+          missing.set(key, [...(missing.get(key) ?? []), `tfjs-${backend} absent: ${why.split('\n')[0]}`]);
+        } finally {
+          optimizer.dispose();
+        }
       }
+      x.dispose();
+      y.dispose();
     }
-    x.dispose();
-    y.dispose();
     return figures;
   });
 }
 
-async function tfjsPeer(ctx: BenchContext, backend: TfjsBackend, plan: Plan, graft: GraftResult, missing: Missing): Promise<Figures> {
+async function tfjsPeer(ctx: BenchContext, backend: TfjsBackend, plan: Plan, graft: GraftResult, missing: Missing, counts: CountsByKey): Promise<Figures> {
   const log = (m: string) => ctx.log(`tfjs-${backend} ${m}`);
   let restore: (() => void) | null = null;
   try {
@@ -381,8 +413,8 @@ async function tfjsPeer(ctx: BenchContext, backend: TfjsBackend, plan: Plan, gra
     tf.env().set('IS_TEST', false);
     restore = () => tf.env().set('IS_TEST', wasTest);
     const tfl = await loadTfjsLayers();
-    const figures = await tfjsInference(tf, tfl, plan, graft, log);
-    Object.assign(figures, await tfjsTraining(tf, tfl, backend, plan, graft, log, missing));
+    const figures = await tfjsInference(tf, tfl, plan, graft, log, counts);
+    Object.assign(figures, await tfjsTraining(tf, tfl, backend, plan, graft, log, missing, counts));
     return figures;
   } catch (e) {
     log(`skipped: ${e instanceof Error ? e.message : String(e)}`);
@@ -412,7 +444,22 @@ async function ortInference(peer: OrtPeer, plan: Plan, log: (m: string) => void)
 
 // ---------------------------------------------------------------- rows
 
-function rows(plan: Plan, graft: GraftResult, peers: Record<string, Figures>, missing: Missing): BenchRow[] {
+/** Count rows of one key: dispatches, kernel MB and submits divided by `per` (images or 1 step), and peak MB. */
+function countRows(name: string, per: number, unit: string, key: string, graft: CountsByKey, peers: Record<string, CountsByKey>): BenchRow[] {
+  const c = graft[key];
+  if (!c) return [];
+  const peer = (f: (x: WorkCounts & MemoryCounts) => number) =>
+    Object.fromEntries(Object.entries(peers).flatMap(([p, byKey]) => (byKey[key] ? [[p, f(byKey[key]!)]] : [])));
+  const fields: [string, BenchRow['metric'], (x: WorkCounts & MemoryCounts) => number][] = [
+    [`dispatches per ${unit}`, 'dispatches', (x) => x.dispatches / per],
+    [`kernel bytes read+written per ${unit} (bound storage buffers)`, 'MB', (x) => x.kernelBytes / per / 1e6],
+    [`submits per ${unit}`, 'submits', (x) => x.submits / per],
+    ['peak GPU memory', 'MB', (x) => x.peakBytes / 1e6],
+  ];
+  return fields.map(([what, metric, f]) => ({ name: `${name}: ${what}`, metric, graft: f(c), peers: peer(f) }));
+}
+
+function rows(plan: Plan, graft: GraftResult, peers: Record<string, Figures>, missing: Missing, peerCounts: Record<string, CountsByKey>): BenchRow[] {
   const peerFig = (key: string, f: (ms: number) => number) =>
     Object.fromEntries(Object.entries(peers).flatMap(([p, fig]) => (fig[key] === undefined ? [] : [[p, f(fig[key]!)]])));
   const out: BenchRow[] = [];
@@ -420,29 +467,52 @@ function rows(plan: Plan, graft: GraftResult, peers: Record<string, Figures>, mi
   for (const b of plan.inferBatches) {
     const k = inferKey(b);
     const ms = graft.figures[k]!;
-    out.push({ name: `efficientnet-b0 inference batch ${b} (${res})`, metric: 'ms', graft: ms, peers: peerFig(k, (v) => v), note: graft.notes[k] });
-    out.push({ name: `efficientnet-b0 inference batch ${b} (${res})`, metric: 'images/s', graft: (1000 * b) / ms, peers: peerFig(k, (v) => (1000 * b) / v) });
+    const name = `efficientnet-b0 inference batch ${b} (${res})`;
+    out.push({ name, metric: 'ms', graft: ms, peers: peerFig(k, (v) => v), note: graft.notes[k] });
+    out.push({ name, metric: 'images/s', graft: (1000 * b) / ms, peers: peerFig(k, (v) => (1000 * b) / v) });
+    out.push(...countRows(name, b, 'image', k, graft.counts, peerCounts));
   }
-  if (plan.train) {
-    for (const c of CASES) {
-      const k = trainKey(c.key);
+  for (const batch of plan.trainBatches) {
+    for (const c of CASES.filter((c) => plan.cases.includes(c.key))) {
+      const k = trainKey(c.key, batch);
       const ms = graft.figures[k]!;
+      const name = `efficientnet-b0 train step batch ${batch} (${res}), ${c.label}`;
       out.push({
-        name: `efficientnet-b0 train step batch ${TRAIN_BATCH} (${res}), ${c.label}`, metric: 'ms', graft: ms, peers: peerFig(k, (v) => v),
-        note: [`${((1000 * TRAIN_BATCH) / ms).toFixed(2)} images/s`, graft.notes[k], ...(missing.get(k) ?? [])].join('; '),
+        name, metric: 'ms', graft: ms, peers: peerFig(k, (v) => v),
+        note: [`${((1000 * batch) / ms).toFixed(2)} images/s`, graft.notes[k], ...(missing.get(k) ?? [])].join('; '),
       });
+      out.push(...countRows(name, 1, 'step', k, graft.counts, peerCounts));
     }
   }
   return out;
 }
 
+const PEERS = ['tfjs-webgpu', 'tfjs-wasm', 'ort-webgpu', 'ort-cpu'] as const;
+
+/** Sizes, batches, cases and peers from --quick and the --name=value options. */
+function planFor(ctx: BenchContext): Plan & { peers: string[] } {
+  // NOTE: --quick alone is the smoke test: batch-1 inference at 64x64, every peer, validation included.
+  const size = intList(ctx, 'size', [ctx.quick ? 64 : 224])[0]!;
+  const trainBatches = intList(ctx, 'train-batches', ctx.quick ? [] : [8]);
+  const cases = (ctx.options['train-cases'] ?? CASES.map((c) => c.key).join(',')).split(',');
+  for (const c of cases) if (!CASES.some((k) => k.key === c)) throw new Error(`--train-cases: unknown case '${c}' (known: ${CASES.map((k) => k.key).join(', ')})`);
+  const peers = (ctx.options['peers'] ?? PEERS.join(',')).split(',').filter((p) => p !== '' && p !== 'none');
+  for (const p of peers) if (!(PEERS as readonly string[]).includes(p)) throw new Error(`--peers: unknown peer '${p}' (known: ${PEERS.join(', ')}, none)`);
+  return {
+    size,
+    inferBatches: intList(ctx, 'infer-batches', ctx.quick ? [1] : [1, 8]),
+    train: trainBatches.length > 0,
+    trainBatches,
+    cases: cases as CaseKey[],
+    iters: 2,
+    peers,
+  };
+}
+
 const suite: Suite = async (ctx) => {
-  // NOTE: --quick is the smoke test: batch-1 inference at 64x64, every peer, validation included.
-  const plan: Plan = ctx.quick
-    ? { size: 64, inferBatches: [1], train: false, iters: 2 }
-    : { size: 224, inferBatches: [1, 8], train: true, iters: 2 };
+  const plan = planFor(ctx);
   const graft: GraftResult = {
-    figures: {}, notes: {}, inferParams: 0, trainable: { frozen: 0, last10: 0, all: 0 }, lastTen: [],
+    figures: {}, notes: {}, counts: {}, inferParams: 0, trainable: { frozen: 0, last10: 0, all: 0 }, lastTen: [],
     baseWeights: new Map(), probe: { x: pixels(1, plan.size, 31), features: new Float32Array() },
   };
   await graftInference(ctx, plan, graft);
@@ -451,11 +521,16 @@ const suite: Suite = async (ctx) => {
   g.getDevice().pool.trim();
 
   const peers: Record<string, Figures> = {};
+  const peerCounts: Record<string, CountsByKey> = {};
   const missing: Missing = new Map();
-  for (const backend of ['webgpu', 'wasm'] as const) peers[`tfjs-${backend}`] = await tfjsPeer(ctx, backend, plan, graft, missing);
-  const ort = await ortPeers(fixturePath(plan.size), ['webgpu', 'cpu'], (p) => ortInference(p, plan, ctx.log), ctx.log);
-  Object.assign(peers, ort);
-  return rows(plan, graft, peers, missing);
+  for (const backend of ['webgpu', 'wasm'] as const) {
+    if (!plan.peers.includes(`tfjs-${backend}`)) continue;
+    peerCounts[`tfjs-${backend}`] = {};
+    peers[`tfjs-${backend}`] = await tfjsPeer(ctx, backend, plan, graft, missing, peerCounts[`tfjs-${backend}`]!);
+  }
+  const eps = (['webgpu', 'cpu'] as const).filter((ep) => plan.peers.includes(`ort-${ep}`));
+  if (eps.length > 0) Object.assign(peers, await ortPeers(fixturePath(plan.size), [...eps], (p) => ortInference(p, plan, ctx.log), ctx.log));
+  return rows(plan, graft, peers, missing, peerCounts);
 };
 
 export default suite;

@@ -38,7 +38,7 @@ struct ConvParams {
   act: u32, has_bias: u32, _p0: u32, _p1: u32,
 }
 
-//! include conv_epilogue
+//! include activation
 
 // ---- forward ----
 

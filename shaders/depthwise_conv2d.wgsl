@@ -44,7 +44,7 @@ struct DwParams {
   has_bias: u32, _p0: u32, _p1: u32, _p2: u32,
 }
 
-//! include conv_epilogue
+//! include activation
 
 fn lane_index(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return (wid.x + wid.y * nwg.x) * WG + lid;

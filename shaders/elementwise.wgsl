@@ -52,20 +52,7 @@ const U_RECIP: u32 = 17u;
 const U_HARD_SIGMOID: u32 = 18u;
 const U_HARD_SWISH: u32 = 19u;
 
-fn sigmoid(x: f32) -> f32 {
-  // NOTE: split by sign so exp never overflows.
-  if (x >= 0.0) {
-    return 1.0 / (1.0 + exp(-x));
-  }
-  let e = exp(x);
-  return e / (1.0 + e);
-}
-
-fn tanh_stable(x: f32) -> f32 {
-  // NOTE: the builtin tanh returns NaN for large |x| on some drivers.
-  let e = exp(-2.0 * abs(x));
-  return sign(x) * (1.0 - e) / (1.0 + e);
-}
+//! include activation
 
 fn pow_scalar(x: f32, p: f32) -> f32 {
   if (p == 2.0) { return x * x; }
@@ -92,11 +79,11 @@ fn unary_f(x: f32, a: f32, b: f32) -> f32 {
     case U_ABS: { return abs(x); }
     case U_SQUARE: { return x * x; }
     case U_POW: { return pow_scalar(x, a); }
-    case U_RELU: { return max(x, 0.0); }
-    case U_RELU6: { return clamp(x, 0.0, 6.0); }
-    case U_SIGMOID: { return sigmoid(x); }
-    case U_TANH: { return tanh_stable(x); }
-    case U_SILU: { return x * sigmoid(x); }
+    case U_RELU: { return activate(x, ACT_RELU); }
+    case U_RELU6: { return activate(x, ACT_RELU6); }
+    case U_SIGMOID: { return activate(x, ACT_SIGMOID); }
+    case U_TANH: { return activate(x, ACT_TANH); }
+    case U_SILU: { return activate(x, ACT_SILU); }
     case U_CLIP: { return clamp(x, a, b); }
     case U_AFFINE: { return x * a + b; }
     case U_FILL: { return a; }
@@ -119,11 +106,11 @@ fn unary_df(x: f32, a: f32, b: f32) -> f32 {
     case U_ABS: { return sign(x); }
     case U_SQUARE: { return 2.0 * x; }
     case U_POW: { return a * pow_scalar(x, a - 1.0); }
-    case U_RELU: { return select(0.0, 1.0, x > 0.0); }
-    case U_RELU6: { return select(0.0, 1.0, x > 0.0 && x < 6.0); }
-    case U_SIGMOID: { let s = sigmoid(x); return s * (1.0 - s); }
-    case U_TANH: { let t = tanh_stable(x); return 1.0 - t * t; }
-    case U_SILU: { let s = sigmoid(x); return s * (1.0 + x * (1.0 - s)); }
+    case U_RELU: { return activate_grad(x, ACT_RELU); }
+    case U_RELU6: { return activate_grad(x, ACT_RELU6); }
+    case U_SIGMOID: { return activate_grad(x, ACT_SIGMOID); }
+    case U_TANH: { return activate_grad(x, ACT_TANH); }
+    case U_SILU: { return activate_grad(x, ACT_SILU); }
     case U_CLIP: { return select(0.0, 1.0, x >= a && x <= b); }
     case U_AFFINE: { return a; }
     case U_FILL: { return 0.0; }

@@ -12,12 +12,7 @@
 //   linear group = wid.x + wid.y * nwg.x = (bi * groups_m + gm) * groups_n + gn.
 // Dispatch (act_backward): grid(ceil(n / (4*WGX))) workgroups of WGX; one invocation: 4 consecutive elements.
 
-override WGX: u32 = 8u;
-override WGY: u32 = 8u;
-// Rows per invocation (1..16) and vec4 column groups per invocation (1..2), with TM * TN4 <= 16.
-override TM: u32 = 4u;
-override TN4: u32 = 1u;
-// act_backward only: 0 linear, 1 relu, 2 relu6, 3 sigmoid, 4 tanh (MatmulActivation in src/ops/matmul.ts).
+// act_backward only: the activation code (ACTIVATION in src/ops/activation.ts; silu excluded).
 // NOTE: the matmul entries take the activation, the bias flag and the batch rank as uniforms, not overrides:
 // each specialization of the unrolled 8x8 block costs seconds of LLVM time on lavapipe, the epilogue almost nothing.
 override ACT: u32 = 0u;
@@ -26,128 +21,12 @@ override ACT: u32 = 0u;
 override VA: u32 = 1u;
 override VB: u32 = 1u;
 
-struct Params {
-  m: u32,
-  n: u32,
-  k: u32,
-  batch: u32,
-  groups_n: u32,
-  groups_m: u32,
-  brank: u32,   // 0: one batch of C (A and B offsets are 0)
-  sam: u32,
-  sak: u32,
-  sbk: u32,
-  sbn: u32,
-  act: u32,     // 0 linear, 1 relu, 2 relu6, 3 sigmoid, 4 tanh, 5 silu (MatmulActivation in src/ops/matmul.ts)
-  has_bias: u32,
-  bshape: array<vec4<u32>, 2>,
-  astr: array<vec4<u32>, 2>,
-  bstr: array<vec4<u32>, 2>,
-}
-
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(0) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
 
-fn at(v: array<vec4<u32>, 2>, i: u32) -> u32 {
-  return v[i / 4u][i % 4u];
-}
-
-fn sigmoid(x: f32) -> f32 {
-  // NOTE: split by sign so exp never overflows.
-  if (x >= 0.0) {
-    return 1.0 / (1.0 + exp(-x));
-  }
-  let e = exp(x);
-  return e / (1.0 + e);
-}
-
-fn activate(x: f32, act: u32) -> f32 {
-  switch act {
-    case 1u: { return max(x, 0.0); }
-    case 2u: { return clamp(x, 0.0, 6.0); }
-    case 3u: { return sigmoid(x); }
-    case 4u: {
-      // NOTE: the builtin tanh returns NaN for large |x| on some drivers.
-      let e = exp(-2.0 * abs(x));
-      return sign(x) * (1.0 - e) / (1.0 + e);
-    }
-    case 5u: { return x * sigmoid(x); }
-    default: { return x; }
-  }
-}
-
-// Where one invocation's block sits: batch offsets of A and B and the block's first row and column.
-struct Block {
-  valid: bool,
-  bi: u32,
-  abase: u32,
-  bbase: u32,
-  row0: u32,
-  col0: u32,
-}
-
-fn locate(lid: vec3<u32>, wid: vec3<u32>, nwg: vec3<u32>) -> Block {
-  var blk: Block;
-  let g = wid.x + wid.y * nwg.x;
-  let t = g / p.groups_n;
-  blk.bi = t / p.groups_m;
-  blk.row0 = ((t % p.groups_m) * WGY + lid.y) * TM;
-  blk.col0 = ((g % p.groups_n) * WGX + lid.x) * TN4 * 4u;
-  blk.valid = blk.bi < p.batch && blk.row0 < p.m && blk.col0 < p.n;
-  if (p.brank > 0u) {
-    var rem = blk.bi;
-    for (var d = i32(p.brank) - 1; d >= 0; d--) {
-      let e = at(p.bshape, u32(d));
-      let coord = rem % e;
-      rem = rem / e;
-      blk.abase += coord * at(p.astr, u32(d));
-      blk.bbase += coord * at(p.bstr, u32(d));
-    }
-  }
-  return blk;
-}
-
-// acc[i * TN4 + j] += sum over kk of av[i][kk] * bv[kk * TN4 + j]: the 4-deep slice of the K loop.
-fn fma_block(acc: ptr<function, array<vec4<f32>, 16>>, av: ptr<function, array<vec4<f32>, 16>>,
-             bv: ptr<function, array<vec4<f32>, 8>>) {
-  for (var i = 0u; i < TM; i++) {
-    let ai = (*av)[i];
-    for (var j = 0u; j < TN4; j++) {
-      (*acc)[i * TN4 + j] += ai.x * (*bv)[j] + ai.y * (*bv)[TN4 + j] + ai.z * (*bv)[2u * TN4 + j] + ai.w * (*bv)[3u * TN4 + j];
-    }
-  }
-}
-
-// Adds the bias, applies the activation and writes the in-range part of the block.
-fn store(blk: Block, acc: ptr<function, array<vec4<f32>, 16>>) {
-  let M = p.m;
-  let N = p.n;
-  let cbase = blk.bi * M * N;
-  for (var j = 0u; j < TN4; j++) {
-    let c0 = blk.col0 + 4u * j;
-    var bvec = vec4<f32>(0.0);
-    if (p.has_bias != 0u) {
-      let cj = min(vec4<u32>(c0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(N - 1u));
-      bvec = vec4<f32>(bias[cj.x], bias[cj.y], bias[cj.z], bias[cj.w]);
-    }
-    for (var i = 0u; i < TM; i++) {
-      let row = blk.row0 + i;
-      if (row >= M) { break; }
-      let v = (*acc)[i * TN4 + j] + bvec;
-      let o = cbase + row * N + c0;
-      for (var q = 0u; q < 4u; q++) {
-        if (c0 + q < N) {
-          c[o + q] = activate(v[q], p.act);
-        }
-      }
-    }
-  }
-}
+//! include matmul_common
 
 @compute @workgroup_size(WGX, WGY)
 fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
@@ -295,17 +174,6 @@ struct ActParams {
 @group(0) @binding(2) var<storage, read_write> adz: array<f32>;
 @group(0) @binding(3) var<uniform> ap: ActParams;
 
-// act'(z) expressed through y = act(z).
-fn activate_grad_from_output(y: f32) -> f32 {
-  switch ACT {
-    case 1u: { return select(0.0, 1.0, y > 0.0); }
-    case 2u: { return select(0.0, 1.0, y > 0.0 && y < 6.0); }
-    case 3u: { return y * (1.0 - y); }
-    case 4u: { return 1.0 - y * y; }
-    default: { return 1.0; }
-  }
-}
-
 @compute @workgroup_size(WGX)
 fn act_backward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
                 @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -313,7 +181,7 @@ fn act_backward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
   for (var q = 0u; q < 4u; q++) {
     let i = base + q;
     if (i < ap.n) {
-      adz[i] = ady[i] * activate_grad_from_output(ay[i]);
+      adz[i] = ady[i] * activate_grad_from_output(ay[i], ACT);
     }
   }
 }

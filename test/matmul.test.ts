@@ -7,15 +7,9 @@ import { matmulRef } from '../src/reference/matmul.js';
 import { ref, type RefTensor } from '../src/reference/index.js';
 import { expectClose, expectTensor, gradCheck, randomValues } from './helpers/check.js';
 import { useDevice } from './helpers/gpu.js';
+import { flags, shapesFor, size } from './helpers/matmul-shapes.js';
 
 useDevice();
-
-const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
-
-/** Shapes of a and b for op(a) = [M, K], op(b) = [K, N] under the flags. */
-function shapesFor(m: number, k: number, n: number, ta: boolean, tb: boolean, aBatch: number[] = [], bBatch: number[] = []) {
-  return { sa: [...aBatch, ...(ta ? [k, m] : [m, k])], sb: [...bBatch, ...(tb ? [n, k] : [k, n])] };
-}
 
 interface Case {
   sa: number[];
@@ -44,13 +38,6 @@ async function check(c: Case, label: string): Promise<void> {
   await expectTensor(got, want, { atol: 2e-5, rtol: 1e-4 }, label);
   for (const t of [a, b, bias, got]) t?.dispose();
 }
-
-const flags: [boolean, boolean][] = [
-  [false, false],
-  [true, false],
-  [false, true],
-  [true, true],
-];
 
 describe('matmul forward', () => {
   // Odd sizes, sizes straddling the 4-wide blocks and 8x8 workgroups, K = 1, and multiples of 4 (vec4 kernel).

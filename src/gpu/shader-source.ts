@@ -11,18 +11,21 @@ export function registerShaderSource(file: ShaderFile, code: string): void {
   sources.set(file, code);
 }
 
-// NOTE: WGSL has no includes; a line `//! include NAME` is replaced by shaders/NAME.wgsl (once per module), so
-// helpers shared by several kernel families (the conv activation epilogue) live in one file.
+// NOTE: WGSL has no includes; a line `//! include NAME` is replaced by shaders/NAME.wgsl (once per module, nested
+// includes too), so helpers shared by several kernel families (the activations) and the variants of one family
+// (matmul_common) live in one file.
 const INCLUDE = /^\/\/! include ([a-z0-9_]+)\s*$/gm;
 
 /** Returns the WGSL text of a shader file with its includes expanded, or throws naming the file. */
 export function shaderSource(file: ShaderFile): string {
   const seen = new Set<string>([file]);
-  return rawSource(file).replace(INCLUDE, (_, name: string) => {
-    if (seen.has(name)) return '';
-    seen.add(name);
-    return rawSource(name);
-  });
+  const expand = (code: string): string =>
+    code.replace(INCLUDE, (_, name: string) => {
+      if (seen.has(name)) return '';
+      seen.add(name);
+      return expand(rawSource(name));
+    });
+  return expand(rawSource(file));
 }
 
 function rawSource(file: ShaderFile): string {

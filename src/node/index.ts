@@ -7,10 +7,13 @@ import { setPlatform } from '../platform/platform.js';
 import { readOnnxFile } from './onnx-file.js';
 import { nodeModelFileCache } from './model-cache.js';
 import { nodePlatform } from './platform.js';
+import { configureTunerFromEnv } from './tune-cache.js';
 
 setPlatform(nodePlatform);
 setOnnxPathReader((path) => readOnnxFile(path));
 setDefaultModelFileCache(() => nodeModelFileCache());
+// NOTE: GRAFT_TUNE=on times kernel variants per adapter and shape bucket (cached in GRAFT_TUNE_CACHE); off by default.
+configureTunerFromEnv();
 
 export * from '../index.js';
 export { nodePlatform } from './platform.js';

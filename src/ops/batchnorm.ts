@@ -7,12 +7,13 @@ import { Uniforms } from '../gpu/uniforms.js';
 import { recordOp, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { checkFloat } from './checks.js';
+import { ACTIVATION_CODE, type ConvActivation } from './conv-geometry.js';
 
 const WG = 64;
 
-/** Activations that scaleShift can fuse (the conv epilogue's set); the codes match ACT in shaders/batchnorm.wgsl. */
-export type ChannelActivation = 'linear' | 'relu' | 'relu6' | 'sigmoid' | 'silu';
-const ACT: Record<ChannelActivation, number> = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, silu: 4 };
+/** Activations that scaleShift can fuse (the conv epilogue's set); codes from src/ops/activation.ts. */
+export type ChannelActivation = ConvActivation;
+const ACT: Record<ChannelActivation, number> = ACTIVATION_CODE;
 
 /** How a per-channel reduction over M rows is split: S chunks of R rows. */
 interface ChunkPlan {
@@ -60,13 +61,13 @@ interface ElemKernels {
 }
 
 function elemKernels(entry: string, inputs: number, constants: (p: ElemParams) => Record<string, number>): ElemKernels {
-  const make = (suffix: string, width: number) =>
+  const make = (shader: string, width: number) =>
     defineKernel<ElemParams>({
-      name: entry + suffix, shader: 'batchnorm', entryPoint: entry + suffix, inputs, outputs: 1, constants,
+      name: `${shader}:${entry}`, shader, entryPoint: entry, inputs, outputs: 1, constants,
       uniforms: (p) => new Uniforms().u32(p.m, p.c / width, ROW_BLOCK).f32(p.eps, p.count),
       workgroups: (p) => grid(Math.ceil((Math.ceil(p.m / ROW_BLOCK) * (p.c / width)) / WG)),
     });
-  return { scalar: make('', 1), vec4: make('_v4', 4) };
+  return { scalar: make('batchnorm', 1), vec4: make('batchnorm_v4', 4) };
 }
 
 /** Runs the vec4 form when the channels allow it: on lavapipe it is about twice as fast. */
@@ -88,13 +89,13 @@ const channelUniforms = (p: ChannelParams) => new Uniforms().u32(p.c, p.s).f32(p
 
 /** A partial-reduction kernel in its scalar and vec4 forms; both write partials laid out [2, S, C]. */
 function partialKernels<P extends ChunkPlan>(entry: string, inputs: number, constants: (p: P) => Record<string, number>) {
-  const make = (suffix: string, width: number) =>
+  const make = (shader: string, width: number) =>
     defineKernel<P>({
-      name: entry + suffix, shader: 'batchnorm', entryPoint: entry + suffix, inputs, outputs: 1, constants,
+      name: `${shader}:${entry}`, shader, entryPoint: entry, inputs, outputs: 1, constants,
       uniforms: (p) => new Uniforms().u32(p.m, p.c / width, p.r, p.s),
       workgroups: (p) => grid(Math.ceil((p.s * p.c) / width / WG)),
     });
-  return { scalar: make('', 1), vec4: make('_v4', 4) };
+  return { scalar: make('batchnorm', 1), vec4: make('batchnorm_v4', 4) };
 }
 
 const statsPartial = partialKernels<ChunkPlan>('bn_stats_partial', 1, () => ({ WG }));

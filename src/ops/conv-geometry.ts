@@ -1,15 +1,16 @@
 // Padding and output-size rules shared by conv2d and depthwiseConv2d (TensorFlow 'same'/'valid', explicit ONNX pads).
 
 import { formatShape } from '../tensor/shape.js';
+import { ACTIVATION, type FusedActivation } from './activation.js';
 
 /** 'same' (TensorFlow rule: extra pad at the end), 'valid' (none), or explicit [top, bottom, left, right]. */
 export type ConvPadding = 'same' | 'valid' | readonly [number, number, number, number];
 
 /** Activation applied by the convolution epilogue. */
-export type ConvActivation = 'linear' | 'relu' | 'relu6' | 'sigmoid' | 'silu';
+export type ConvActivation = Exclude<FusedActivation, 'tanh'>;
 
-/** Epilogue codes; the values match ACT in shaders/conv2d.wgsl and shaders/depthwise_conv2d.wgsl. */
-export const ACTIVATION_CODE: Record<ConvActivation, number> = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, silu: 4 };
+/** Epilogue codes of the conv activations: the shared codes of src/ops/activation.ts. */
+export const ACTIVATION_CODE: Record<ConvActivation, number> = { linear: ACTIVATION.linear, relu: ACTIVATION.relu, relu6: ACTIVATION.relu6, sigmoid: ACTIVATION.sigmoid, silu: ACTIVATION.silu };
 
 /** Options shared by conv2d and depthwiseConv2d. */
 export interface ConvGeometryOptions {

@@ -1,18 +1,32 @@
 // Batched matmul with a fused bias + activation epilogue; backward as matmuls with transpose flags.
 
+import type { Device } from '../gpu/device.js';
 import { defineKernel, grid } from '../gpu/kernel.js';
+import { tunedVariant, type TuneJob } from '../gpu/tuner.js';
+import { checkVariantName, forcedVariant } from '../gpu/variants.js';
 import { Uniforms } from '../gpu/uniforms.js';
 import { isGradEnabled } from '../tensor/engine.js';
-import { recordOp, Tensor } from '../tensor/tensor.js';
+import { randomUniform, recordOp, Tensor } from '../tensor/tensor.js';
 import { broadcastStrides, checkRank, formatShape, sizeOf } from '../tensor/shape.js';
+import { ACTIVATION, type FusedActivation } from './activation.js';
 import { checkFloat, checkSameDevice } from './checks.js';
 import { mapUnary, unaryGrad } from './elementwise.js';
 import { sumToShape } from './reduce.js';
+import {
+  MATMUL_VARIANTS,
+  matmulFamily,
+  matmulVariantUnsupported,
+  runMatmulVariant,
+  type MatmulPlan,
+  type MatmulTile,
+  type MatmulVariant,
+} from './matmul-kernels.js';
 
-/** Epilogue activations; the codes match `act` (and `ACT`) in shaders/matmul.wgsl. */
-export const MatmulActivation = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, tanh: 4, silu: 5 } as const;
-/** Activations the matmul kernel can fuse into its epilogue. */
-export type MatmulActivationName = keyof typeof MatmulActivation;
+export { chooseTile, MATMUL_VARIANTS, type MatmulTile, type MatmulVariant } from './matmul-kernels.js';
+
+/** Epilogue activations: the shared codes of src/ops/activation.ts. */
+export const MatmulActivation = ACTIVATION;
+export type MatmulActivationName = FusedActivation;
 
 /** Options of `matmul`. */
 export interface MatmulOptions {
@@ -24,99 +38,6 @@ export interface MatmulOptions {
   bias?: Tensor;
   /** Applied after the bias, in the same kernel (default 'linear'). */
   activation?: MatmulActivationName;
-}
-
-/** Register-tiling configuration: one invocation computes `tm` x `4*tn4` outputs; a workgroup is `wgx` x `wgy`. */
-export interface MatmulTile {
-  /** Invocations per workgroup along N. */
-  wgx: number;
-  /** Invocations per workgroup along M. */
-  wgy: number;
-  /** Rows of C per invocation (1..16; tm * tn4 <= 16). */
-  tm: number;
-  /** Groups of 4 columns of C per invocation (1..2). */
-  tn4: number;
-}
-
-/** Shapes and strides of one matmul call, resolved from the inputs and flags. */
-interface MatmulPlan {
-  m: number;
-  n: number;
-  k: number;
-  outShape: number[];
-  /** Output batch dims (after broadcasting), and a's / b's element strides along them (0 where broadcast). */
-  batchShape: number[];
-  astr: number[];
-  bstr: number[];
-  sam: number;
-  sak: number;
-  sbk: number;
-  sbn: number;
-}
-
-interface MatmulParams {
-  plan: MatmulPlan;
-  tile: MatmulTile;
-  act: number;
-  hasBias: boolean;
-  /** vec4 layouts of a and b (matmul_vec4 only). */
-  va: number;
-  vb: number;
-}
-
-const groupCounts = (p: MatmulParams) => {
-  const groupsN = Math.ceil(p.plan.n / (p.tile.wgx * 4 * p.tile.tn4));
-  const groupsM = Math.ceil(p.plan.m / (p.tile.wgy * p.tile.tm));
-  return { groupsN, groupsM, batch: sizeOf(p.plan.batchShape) };
-};
-
-function matmulKernelFor(entryPoint: 'matmul' | 'matmul_vec4') {
-  return defineKernel<MatmulParams>({
-    name: entryPoint,
-    shader: 'matmul',
-    entryPoint,
-    inputs: 3,
-    outputs: 1,
-    constants: (p) => ({
-      WGX: p.tile.wgx,
-      WGY: p.tile.wgy,
-      TM: p.tile.tm,
-      TN4: p.tile.tn4,
-      ...(entryPoint === 'matmul_vec4' ? { VA: p.va, VB: p.vb } : {}),
-    }),
-    uniforms: (p) => {
-      const { groupsN, groupsM, batch } = groupCounts(p);
-      const q = p.plan;
-      return new Uniforms()
-        .u32(q.m, q.n, q.k, batch, groupsN, groupsM, q.batchShape.length, q.sam, q.sak, q.sbk, q.sbn, p.act)
-        .u32(p.hasBias ? 1 : 0)
-        .vec4u(q.batchShape, 2, 1)
-        .vec4u(q.astr, 2)
-        .vec4u(q.bstr, 2);
-    },
-    workgroups: (p) => {
-      const { groupsN, groupsM, batch } = groupCounts(p);
-      return grid(groupsN * groupsM * batch);
-    },
-  });
-}
-
-/** Gathers scalars: any layout. */
-const matmulScalarKernel = matmulKernelFor('matmul');
-/** Loads vec4s: needs the alignment that `vecLayout` checks. */
-const matmulVec4Kernel = matmulKernelFor('matmul_vec4');
-
-/**
- * The vec4 layouts (VA, VB in shaders/matmul.wgsl) a plan allows, or null when one operand is not aligned.
- * VA 1: a rows along K (K % 4 == 0); 2: a stored [K, M] (M % 4 == 0, tm % 4 == 0). VB 1: b rows along N
- * (N % 4 == 0); 2: b stored [N, K] (K % 4 == 0).
- */
-function vecLayout(plan: MatmulPlan, tile: MatmulTile): { va: number; vb: number } | null {
-  const transA = plan.sak !== 1;
-  const transB = plan.sbn !== 1;
-  const va = !transA ? (plan.k % 4 === 0 ? 1 : 0) : plan.m % 4 === 0 && tile.tm % 4 === 0 ? 2 : 0;
-  const vb = !transB ? (plan.n % 4 === 0 ? 1 : 0) : plan.k % 4 === 0 ? 2 : 0;
-  return va && vb ? { va, vb } : null;
 }
 
 interface NaiveParams {
@@ -217,33 +138,84 @@ function foldBatch(plan: MatmulPlan, o: MatmulOptions): MatmulPlan {
   return plan;
 }
 
-/**
- * Picks the register tile for a shape. Measured on lavapipe (bench/matmul.ts): an 8x8 block per invocation with
- * lanes spread along N, so that the 8 lanes of a subgroup share A's addresses, beats 4x4 and 8x4 blocks and 8x8
- * workgroups; for narrow N (EfficientNet's 1x1 projections, N <= 32) lanes spread along M instead and share B.
- */
-export function chooseTile(m: number, n: number, k: number): MatmulTile {
-  // NOTE: below ~4 MFLOP the 8x8 block's compile time (seconds on lavapipe) outweighs its speed: take a 4x4 one.
-  const small = m * n * k <= 1 << 21;
-  if (n <= 32) return { wgx: 1, wgy: 8, tm: small ? 4 : 8, tn4: n <= 4 || small ? 1 : 2 };
-  return { wgx: n >= 128 ? 16 : 8, wgy: 1, tm: small ? 4 : 8, tn4: small ? 1 : 2 };
+/** The variant a call runs: forced (tests), tuned (GRAFT_TUNE=on, measured per adapter and bucket) or 'register'. */
+function pickVariant(a: Tensor, plan: MatmulPlan): MatmulVariant {
+  const forced = forcedVariant('matmul');
+  if (forced !== undefined) {
+    checkVariantName(matmulFamily, forced);
+    return forced as MatmulVariant;
+  }
+  const device = a.device;
+  return tunedVariant(device, 'matmul', matmulBucket(plan), 'register', () => tuneJob(device, plan)) as MatmulVariant;
 }
 
-/** Runs the tuned kernel without recording: act(op(a) · op(b) + bias). `tile` overrides the automatic choice. */
+const log2up = (v: number) => (v <= 1 ? 0 : Math.ceil(Math.log2(v)));
+
+/** The shape class the tuner keys on: log2 sizes, transposes, batching and vec4 alignment. */
+export function matmulBucket(plan: MatmulPlan): string {
+  const t = `${plan.sak === 1 ? 'n' : 't'}${plan.sbn === 1 ? 'n' : 't'}`;
+  const al = [plan.m, plan.n, plan.k].map((v) => (v % 4 === 0 ? 1 : 0)).join('');
+  return `m${log2up(plan.m)}n${log2up(plan.n)}k${log2up(plan.k)}${t}b${plan.batchShape.length > 0 ? 1 : 0}a${al}`;
+}
+
+/** A tuning job for one plan: fresh seeded inputs of the plan's sizes; probes compare with the register variant. */
+function tuneJob(device: Device, plan: MatmulPlan): TuneJob {
+  const batch = sizeOf(plan.batchShape);
+  // NOTE: the last batch's offset (sum of stride * (dim - 1), 0 where broadcast) plus one matrix: every element read.
+  const extent = (str: number[]) => str.reduce((t, s, i) => t + s * (plan.batchShape[i]! - 1), 0);
+  const aSize = extent(plan.astr) + plan.m * plan.k;
+  const bSize = extent(plan.bstr) + plan.k * plan.n;
+  // NOTE: explicit seeds, so tuning never advances the user's random stream.
+  const a = randomUniform([aSize], -1, 1, { seed: 7, device });
+  const b = randomUniform([bSize], -1, 1, { seed: 8, device });
+  const outs: Tensor[] = [];
+  const run = (v: string) => {
+    const out = new Tensor(device, [batch * plan.m * plan.n], 'float32');
+    runMatmulVariant(device, v as MatmulVariant, plan, { a: a.buffer, b: b.buffer, bias: null, out: out.buffer }, 0);
+    return out;
+  };
+  const candidates = MATMUL_VARIANTS.filter(
+    (v) => !matmulFamily.lowPrecision.includes(v) && matmulVariantUnsupported(device, v, plan) === null,
+  );
+  return {
+    candidates,
+    run: (v) => outs.push(run(v)),
+    probe: async (v) => {
+      const want = run('register');
+      const got = run(v);
+      const [w, g] = [(await want.data()) as Float32Array, (await got.data()) as Float32Array];
+      want.dispose();
+      got.dispose();
+      // NOTE: inputs in [-1, 1): a float32 sum of K products differs by order by about eps * sqrt(K) * K / 4.
+      const tol = 1e-5 + 2e-7 * Math.sqrt(plan.k) * (plan.k / 4);
+      for (let i = 0; i < w.length; i++) if (!(Math.abs(g[i]! - w[i]!) <= tol * (1 + Math.abs(w[i]!)))) return false;
+      return true;
+    },
+    dispose: () => {
+      for (const t of [a, b, ...outs]) t.dispose();
+      outs.length = 0;
+    },
+  };
+}
+
+/** The variant `matmul(a, b, options)` would run now (the bench prints it). */
+export function matmulVariant(a: Tensor, b: Tensor, o: MatmulOptions = {}): MatmulVariant {
+  return pickVariant(a, foldBatch(planMatmul(a.shape, b.shape, o), o));
+}
+
+/**
+ * Runs the chosen variant without recording: act(op(a) · op(b) + bias). `tile` forces the register variant with
+ * that tile (tests of every tile).
+ */
 export function matmulRaw(a: Tensor, b: Tensor, o: MatmulOptions = {}, tile?: MatmulTile): Tensor {
   const plan = planMatmul(a.shape, b.shape, o);
   checkOptions(a, b, o, plan.n);
   const out = new Tensor(a.device, plan.outShape, 'float32');
   const folded = foldBatch(plan, o);
   const act = MatmulActivation[o.activation ?? 'linear'];
-  const t = tile ?? chooseTile(folded.m, folded.n, folded.k);
-  if (!(t.tm >= 1 && t.tn4 >= 1 && t.tn4 <= 2 && t.tm * t.tn4 <= 16)) {
-    throw new Error(`Graft matmul: tile ${t.tm}x${4 * t.tn4} is outside 1..16 rows, 4 or 8 columns, 64 outputs`);
-  }
-  const biasBuf = o.bias ? o.bias.buffer : a.buffer; // NOTE: an unused dummy binding when there is no bias
-  const vec = vecLayout(folded, t);
-  const params = { plan: folded, tile: t, act, hasBias: !!o.bias, va: vec?.va ?? 0, vb: vec?.vb ?? 0 };
-  a.device.run(vec ? matmulVec4Kernel : matmulScalarKernel, [a.buffer, b.buffer, biasBuf], [out.buffer], params);
+  const variant = tile ? 'register' : pickVariant(a, folded);
+  const buffers = { a: a.buffer, b: b.buffer, bias: o.bias ? o.bias.buffer : null, out: out.buffer };
+  runMatmulVariant(a.device, variant, folded, buffers, act, tile);
   return out;
 }
 

@@ -1,0 +1,61 @@
+// Shared by shaders/batchnorm.wgsl and batchnorm_v4.wgsl (`//! include batchnorm_common`): specialization
+// constants, uniform blocks, the linear invocation index, the activation of scale_shift and the row-block layout.
+
+override WG: u32 = 64u;
+override MODE: u32 = 0u;
+// Activation code of scale_shift and its gradients: ACTIVATION in src/ops/activation.ts (shaders/activation.wgsl).
+override ACT: u32 = 0u;
+override HAS_GAMMA: bool = true;
+override HAS_BETA: bool = true;
+override SCALE_B: bool = false;
+
+struct ChunkParams {
+  m: u32,
+  c: u32,
+  r: u32,
+  s: u32,
+}
+
+struct ElemParams {
+  m: u32,
+  c: u32,
+  rb: u32,
+  eps: f32,
+  count: f32,
+}
+
+struct ChannelParams {
+  c: u32,
+  s: u32,
+  eps: f32,
+  momentum: f32,
+}
+
+fn gid(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return (wid.x + wid.y * nwg.x) * WG + lid;
+}
+
+//! include activation
+
+fn act(z: f32) -> f32 {
+  return activate(z, ACT);
+}
+
+fn act_grad(z: f32) -> f32 {
+  return activate_grad(z, ACT);
+}
+
+// Invocation i covers channel i % C of rows (i / C) * RB .. + RB: per-channel values load once, no index division
+// per element, and neighbouring invocations touch neighbouring channels.
+struct RowBlock {
+  c: u32,
+  r0: u32,
+  r1: u32,
+  ok: bool,
+}
+
+fn row_block(i: u32, p: ElemParams) -> RowBlock {
+  let c = i % p.c;
+  let r0 = (i / p.c) * p.rb;
+  return RowBlock(c, r0, min(r0 + p.rb, p.m), r0 < p.m);
+}
