@@ -48,14 +48,16 @@ export function buildCli(): Command {
 
   program
     .command('bench')
-    .description('run kernel and model benchmarks with peers (matmul, elementwise, conv, model)')
+    .description('run kernel and model benchmarks with peers (matmul, elementwise, conv, model, variants, browser); suite options as --name=value (bench/README.md)')
     .argument('[suites...]', 'suites to run', ['matmul', 'elementwise'])
     .option('--json <file>', 'write the rows as JSON')
     .option('--quick', 'fewer sizes and iterations')
-    .action((suites: string[], opts: { json?: string; quick?: boolean }) =>
+    // NOTE: suite options (--sizes=4096, --train-batches=32, ...) pass through to bench/run.ts as they are.
+    .allowUnknownOption()
+    .action((_suites: string[], opts: { json?: string; quick?: boolean }, cmd: Command) =>
       guarded(async () => {
         const { runBench } = await import('../bench/run.js');
-        await runBench([...suites, ...(opts.json ? ['--json', opts.json] : []), ...(opts.quick ? ['--quick'] : [])]);
+        await runBench([...cmd.args, ...(opts.json ? ['--json', opts.json] : []), ...(opts.quick ? ['--quick'] : [])]);
       }),
     );
 
