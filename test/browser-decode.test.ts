@@ -3,15 +3,11 @@
 // so every pixel agrees within 1/255. Needs ../shared (skipped with the reason printed when absent); Chromium
 // without WebGPU fails the test, it never skips.
 
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { data } from '../src/index.js';
-import { buildBrowserBundle } from '../tools/browser/bundle.js';
-import { launchChromium } from '../tools/browser/chromium.js';
-import { blankPage, serveStatic, type StaticServer } from '../tools/browser/static-server.js';
+import { useBundledPage } from './helpers/bundled-page.js';
 import { useDevice } from './helpers/gpu.js';
 
 useDevice();
@@ -30,26 +26,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe.skipIf(!present)('decoding and resizing in Chromium and in Node', () => {
-  let dir = '';
-  let server: StaticServer | null = null;
-  let browser: Browser | null = null;
-  let page: Page;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'graft-decode-'));
-    await buildBrowserBundle({ decode: 'test/browser/decode-entry.ts' }, dir);
-    writeFileSync(join(dir, 'index.html'), blankPage('graft decode'));
-    server = await serveStatic({ '/': dir, '/photos/': PHOTOS });
-    browser = await launchChromium();
-    page = await browser.newPage();
-    await page.goto(`${server.origin}/index.html`);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const page = useBundledPage('decode', 'test/browser/decode-entry.ts', { '/photos/': PHOTOS });
 
   it.each([
     [64, 64, false],
@@ -57,7 +34,7 @@ describe.skipIf(!present)('decoding and resizing in Chromium and in Node', () =>
   ])('decodeImage at %ix%i (crop %s): every pixel within 1/255 on the shared photos', async (h, w, crop) => {
     const urls = FILES.map((f) => `/photos/${f}`);
     // NOTE: a string, not a function: tsx's keepNames would put `__name(...)` calls into a serialized function.
-    const web = (await page.evaluate(`import('/decode.js').then((m) => m.decodeUrls(${JSON.stringify(urls)}, ${h}, ${w}, ${crop}))`)) as number[][];
+    const web = (await page().evaluate(`import('/decode.js').then((m) => m.decodeUrls(${JSON.stringify(urls)}, ${h}, ${w}, ${crop}))`)) as number[][];
     const worst: string[] = [];
     for (const [i, f] of FILES.entries()) {
       const node = await data.decodeImage(join(PHOTOS, f), h, w, { cropToAspectRatio: crop });
@@ -72,7 +49,7 @@ describe.skipIf(!present)('decoding and resizing in Chromium and in Node', () =>
   it('imageDatasetFromFiles gives the batch Node gives for the same files and labels', async () => {
     const urls = FILES.map((f) => `/photos/${f}`);
     const labels = FILES.map((f) => f.split('_')[0]!);
-    const web = (await page.evaluate(`import('/decode.js').then((m) => m.firstBatch(${JSON.stringify(urls)}, ${JSON.stringify(labels)}, 48))`)) as { x: number[]; y: number[] };
+    const web = (await page().evaluate(`import('/decode.js').then((m) => m.firstBatch(${JSON.stringify(urls)}, ${JSON.stringify(labels)}, 48))`)) as { x: number[]; y: number[] };
     const ds = await data.imageDatasetFromFiles(FILES.map((f, i) => ({ source: join(PHOTOS, f), label: labels[i]! })), {
       imageSize: [48, 48], batchSize: FILES.length, labelMode: 'int', shuffle: false, verbose: false,
     });

@@ -1,16 +1,10 @@
 // Parity: the same model, weights and batch give the same logits in headless Chromium (WebGPU on SwiftShader)
 // and in Node (Dawn), within 1e-5 relative. Chromium without a WebGPU adapter fails this test; it never skips.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, Page } from 'playwright';
-import { buildBrowserBundle } from '../tools/browser/bundle.js';
+import { describe, expect, it } from 'vitest';
 import { buildParityModel, parityBatch, parityLogits, parityWeights, writeParityWeights } from './browser/parity-model.js';
 import type { ParityResult } from './browser/parity-entry.js';
-import { launchChromium } from '../tools/browser/chromium.js';
-import { blankPage, serveStatic, type StaticServer } from '../tools/browser/static-server.js';
+import { useBundledPage } from './helpers/bundled-page.js';
 import { useDevice } from './helpers/gpu.js';
 
 useDevice();
@@ -28,27 +22,7 @@ function relativeError(got: readonly number[], want: readonly number[]): number 
 }
 
 describe('Node and Chromium give the same logits', () => {
-  let dir = '';
-  let server: StaticServer | null = null;
-  let browser: Browser | null = null;
-  let page: Page;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'graft-parity-'));
-    await buildBrowserBundle({ parity: 'test/browser/parity-entry.ts' }, dir);
-    writeFileSync(join(dir, 'index.html'), blankPage('graft parity'));
-    server = await serveStatic({ '/': dir });
-    browser = await launchChromium();
-    page = await browser.newPage();
-    // NOTE: an http://127.0.0.1 page is a secure context; about:blank has no navigator.gpu.
-    await page.goto(`${server.origin}/index.html`);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const page = useBundledPage('parity', 'test/browser/parity-entry.ts');
 
   it('conv + BN + depthwise + dense: inference and training-mode logits within 1e-5 relative', async () => {
     const model = buildParityModel();
@@ -58,7 +32,7 @@ describe('Node and Chromium give the same logits', () => {
     const node = await parityLogits(model, batch);
 
     // NOTE: a string, not a function: tsx's keepNames would put `__name(...)` calls into a serialized function.
-    const web = (await page.evaluate(
+    const web = (await page().evaluate(
       `import('/parity.js').then((m) => m.runParity(${JSON.stringify(weights)}, ${JSON.stringify(batch)}))`,
     )) as ParityResult;
 
