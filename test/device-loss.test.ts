@@ -117,6 +117,23 @@ describe('device-loss recovery in fit', () => {
     expectSame(want, await weights(m));
   });
 
+  it('a GPUDevice destroyed behind Graft\'s back (as a driver reset) is seen at the next readback; the first host copy is taken at the start', async () => {
+    const want = await fitStraight();
+    const m = build(1);
+    let epoch = -1;
+    let done = false;
+    const reset = {
+      onEpochBegin: (e: number) => void (epoch = e),
+      onBatchEnd: (b: number) => {
+        if (epoch === 0 && b === 1 && !done) (done = true, getDevice().gpu.destroy());
+      },
+    };
+    const h = await m.fit(dataset(), { epochs: EPOCHS, verbose: 0, recoverDeviceLoss: true, callbacks: [reset] });
+    expect(h.epoch).toEqual([0, 1, 2]);
+    expect(m.optimizer!.iterations).toBe(EPOCHS * 4);
+    expectSame(want, await weights(m));
+  });
+
   it('the progress output says the device was lost and which backup was restored (epoch host copy by default)', async () => {
     const want = await fitStraight();
     const m = build(1);
