@@ -91,7 +91,12 @@ export class DeviceRecovery {
     if (!optimizer.forgetDeviceState && Object.keys(optimizer.getState().slots).length > 0) {
       throw new DeviceLostError(`Graft fit: the GPU device was lost (${reason}) and the optimizer has no forgetDeviceState(), so its slots cannot move to a new device. Resume from ${where}`);
     }
-    const device = await replaceLostDevice(lost);
+    let device: Device;
+    try {
+      device = await replaceLostDevice(lost);
+    } catch (e) {
+      throw new DeviceLostError(`Graft fit: the GPU device was lost (${reason}) and no new one could be created (${(e as Error)?.message ?? e}). Resume from ${where}`);
+    }
     for (const v of this.model.namedWeights().values()) v.rebind(device);
     optimizer.forgetDeviceState?.();
     const position = await this.backup.restoreLatest();
