@@ -104,7 +104,9 @@ export class DeviceRecovery {
     this.recoveries++;
     this.sinceRecovery = 0;
     const line = `GPU device lost (${reason}); restored ${describePosition(position)} from ${this.storeName()} on a new device`;
-    if (this.verbose > 0) platform().stdout.write(`${line}\n`);
+    const out = platform().stdout;
+    // NOTE: on a terminal the epoch's bar was being redrawn in place; the message starts a line of its own.
+    if (this.verbose > 0) out.write(`${this.verbose === 1 && out.isTTY ? '\n' : ''}${line}\n`);
     else console.warn(`Graft fit: ${line}`);
     return position;
   }
