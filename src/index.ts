@@ -23,6 +23,7 @@ export { setSeed } from './nn/random.js';
 export * as layers from './nn/factories.js';
 export * as models from './api/models.js';
 export * as callbacks from './train/callbacks/index.js';
+export { DeviceLostError, type DeviceRecoveryOptions } from './train/device-recovery.js';
 export * as optimizers from './api/optimizers.js';
 export * as losses from './train/losses.js';
 export * as metrics from './train/metrics.js';

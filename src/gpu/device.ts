@@ -50,14 +50,15 @@ export class Device {
   private errors: string[] = [];
   private outOfMemory: GpuMemoryError | null = null;
   private timer: { querySet: GPUQuerySet; next: number; capacity: number } | null = null;
-  private lostReason: string | null = null;
+  private lost: string | null = null;
 
   constructor(
     readonly gpu: GPUDevice,
     readonly adapterInfo: GPUAdapterInfo,
     /** Kept to stop dawn.node's root object from being garbage-collected while the device lives. */
     readonly root: GPU,
-    options: DeviceOptions = {},
+    /** What createDevice was given (a replacement for a lost device is created with the same). */
+    readonly options: DeviceOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 64;
     this.pool = new BufferPool(gpu, Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize));
@@ -66,8 +67,25 @@ export class Device {
     this.uniformArena = gpu.createBuffer({ size: this.uniformStaging.byteLength, usage: UNIFORM_USAGE, label: 'graft-uniforms' });
     gpu.addEventListener('uncapturederror', (ev) => this.reportError((ev as GPUUncapturedErrorEvent).error));
     void gpu.lost.then((info) => {
-      this.lostReason = `${info.reason}: ${info.message}`;
+      this.lost ??= `${info.reason}: ${info.message}`;
     });
+  }
+
+  /** Whether the GPU device was lost (driver reset, destroy(), the browser reclaiming it); every later use fails. */
+  get isLost(): boolean {
+    return this.lost !== null;
+  }
+
+  /** Why the device was lost (`reason: message`), or null while it lives. */
+  get lostReason(): string | null {
+    return this.lost;
+  }
+
+  /** Loses the device on purpose, through the real GPUDevice.destroy(), for tests of device-loss recovery. */
+  loseForTest(reason = 'lost on purpose by loseForTest()'): void {
+    // NOTE: set now, not when gpu.lost resolves, so the next flush or read at a point the caller controls fails.
+    this.lost ??= `destroyed: ${reason}`;
+    this.gpu.destroy();
   }
 
   get limits(): GPUSupportedLimits {
@@ -241,7 +259,7 @@ export class Device {
   }
 
   private checkLost(): void {
-    if (this.lostReason) throw new GpuError(`device lost (${this.lostReason})`);
+    if (this.lost) throw new GpuError(`device lost (${this.lost})`);
   }
 
   /**

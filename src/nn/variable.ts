@@ -1,13 +1,13 @@
 // A layer weight: a GPU tensor that lives until the layer is disposed, with a name and a trainable flag.
 
+import type { Device } from '../gpu/device.js';
 import { keep } from '../tensor/engine.js';
 import { Tensor } from '../tensor/tensor.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 
 /** A named weight: a tensor that persists across steps, with its trainable flag. */
 export class Variable {
-  /** The current value; updated in place by optimizers and assign(). */
-  readonly value: Tensor;
+  private current: Tensor;
 
   constructor(
     /** `layer/weight`, e.g. `block1a_dwconv/depthwise_kernel`. */
@@ -16,8 +16,26 @@ export class Variable {
     /** False for state that no gradient updates (BatchNormalization's moving statistics). */
     readonly trainable: boolean,
   ) {
-    this.value = keep(value);
-    this.value.name = name;
+    this.current = keep(value);
+    this.current.name = name;
+  }
+
+  /** The current value; updated in place by optimizers and assign(), replaced only by rebind(). */
+  get value(): Tensor {
+    return this.current;
+  }
+
+  /**
+   * Moves this variable to `device` with fresh, unset contents (write() them next): the way back after its old
+   * device was lost, when its values can no longer be read.
+   */
+  rebind(device: Device): void {
+    const t = keep(new Tensor(device, this.current.shape, this.current.dtype));
+    t.name = this.name;
+    t.requiresGrad = this.current.requiresGrad;
+    // NOTE: disposing only books the old buffer back into the lost device's pool (no GPU call), keeping memory() right.
+    this.current.dispose();
+    this.current = t;
   }
 
   /** The value's shape. */

@@ -14,15 +14,26 @@ const scopes: Set<Tracked>[] = [];
 const everTracked = new WeakSet<object>();
 let gradEnabled = true;
 
-/** Creates a device (if none is set) and makes it the default for tensor creation. */
+/** Creates a device (if none is set, or the one set was lost) and makes it the default for tensor creation. */
 export async function init(options: DeviceOptions = {}): Promise<Device> {
-  if (!current) current = await createDevice(options);
+  if (!current || current.isLost) current = await createDevice(options);
   return current;
 }
 
 /** Makes `device` the default for tensor creation; ops always use their inputs' device. */
 export function setDevice(device: Device): void {
   current = device;
+}
+
+/**
+ * After `lost` was lost: creates a device with the same options and makes it the default (device-loss recovery).
+ * Tensors on the lost device stay dead; their owners re-create them (Variable.rebind).
+ */
+export async function replaceLostDevice(lost: Device): Promise<Device> {
+  if (!lost.isLost) throw new Error('Graft: replaceLostDevice() was given a device that is not lost');
+  const fresh = await createDevice(lost.options);
+  current = fresh;
+  return fresh;
 }
 
 /** The default device; throws if `init()` has not run. */

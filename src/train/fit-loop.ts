@@ -4,11 +4,12 @@
 import type { Tensor } from '../tensor/tensor.js';
 import type { TrainingModel } from './training-model.js';
 import { Accumulator, testStep, trainStep, type CompiledState } from './step.js';
-import { CallbackList, History, type Callback, type CallbackHooks, type Logs } from './callbacks/callback.js';
+import { Callback, CallbackList, History, type CallbackHooks, type Logs } from './callbacks/callback.js';
 import { ProgbarLogger } from './callbacks/progbar-logger.js';
 import { getRngState, setRngState } from '../nn/random.js';
 import { isResumeSource, type FitPosition, type FitProgress } from './callbacks/fit-position.js';
 import { DatasetSource, TensorSource, isDataset, type BatchSource, type Dataset } from './data-adapter.js';
+import { DeviceRecovery, type DeviceRecoveryOptions } from './device-recovery.js';
 
 /** Options of fit(). */
 export interface FitArgs {
@@ -29,6 +30,12 @@ export interface FitArgs {
   callbacks?: (Callback | CallbackHooks)[];
   /** 0 silent, 1 progress bar, 2 one line per epoch (default 1). */
   verbose?: 0 | 1 | 2;
+  /**
+   * When the GPU device is lost, get a new one, restore the last backup (the BackupAndRestore callback's, else an
+   * in-memory host copy) and continue (default false). Needs a Dataset: tensor x/y die with the device.
+   * Porting note: Keras has no such option; a WebGPU device can be reclaimed by the browser or a driver reset.
+   */
+  recoverDeviceLoss?: boolean | DeviceRecoveryOptions;
 }
 
 /** Options of evaluate(). */
@@ -94,12 +101,26 @@ class ProgressTracker implements FitProgress {
   }
 }
 
+/** Makes a DeviceRecovery when fit asked for one; tensor data cannot follow a new device, so it needs datasets. */
+function recoveryFor(model: TrainingModel, args: FitArgs, source: BatchSource, items: (Callback | CallbackHooks)[], steps: number | null, verbose: number): DeviceRecovery | null {
+  const opt = args.recoverDeviceLoss;
+  if (!opt) return null;
+  const val = args.validationData;
+  if (source instanceof TensorSource || (val && !isDataset(val))) {
+    throw new Error('Graft fit: recoverDeviceLoss needs a Dataset for x (and validationData): tensors passed to fit live on the GPU device and are lost with it');
+  }
+  const r = new DeviceRecovery(model, items.filter((c): c is Callback => c instanceof Callback), opt === true ? {} : opt, steps, verbose);
+  if (r.ownsBackup) items.unshift(r.backup);
+  return r;
+}
+
 export async function runFit(model: TrainingModel, c: CompiledState, source: BatchSource, args: FitArgs): Promise<History> {
   const epochs = args.epochs ?? 1;
   const verbose = args.verbose ?? 1;
   const steps = args.stepsPerEpoch ?? source.steps;
   const history = new History();
   const items: (Callback | CallbackHooks)[] = [...(args.callbacks ?? []), history];
+  const recovery = recoveryFor(model, args, source, items, steps, verbose);
   if (verbose > 0) items.unshift(new ProgbarLogger());
   const progress = new ProgressTracker(source);
   const params = { epochs, initialEpoch: args.initialEpoch ?? 0, steps, verbose, progress };
@@ -114,8 +135,11 @@ export async function runFit(model: TrainingModel, c: CompiledState, source: Bat
   for (const cb of list.callbacks) resume = (isResumeSource(cb) ? cb.takeResumePosition() : null) ?? resume;
   const initialEpoch = resume ? resume.epoch : params.initialEpoch;
   params.initialEpoch = initialEpoch;
+  await recovery?.start({ epoch: initialEpoch, step: 0, epochRngState: getRngState(), dataOrder: source.dataOrder, rngState: getRngState() });
   let epochLogs: Logs = {};
-  for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
+
+  /** One epoch: its batches (skipping those a resumed backup had trained), validation, and the epoch-end hooks. */
+  const runEpoch = async (epoch: number): Promise<void> => {
     await list.epochBegin(epoch, {});
     let skip = 0;
     if (resume && epoch === resume.epoch) {
@@ -150,6 +174,7 @@ export async function runFit(model: TrainingModel, c: CompiledState, source: Bat
         progress.step = step + 1;
         const logs = await acc.read();
         epochLogs = logs;
+        recovery?.batchDone();
         await list.batchEnd(step, logs);
         step++;
         if (model.stopTraining) break;
@@ -169,6 +194,19 @@ export async function runFit(model: TrainingModel, c: CompiledState, source: Bat
     }
     model.epochsDone = epoch + 1;
     await list.epochEnd(epoch, epochLogs);
+  };
+
+  let epoch = initialEpoch;
+  while (epoch < epochs && !model.stopTraining) {
+    try {
+      await runEpoch(epoch);
+      epoch++;
+    } catch (e) {
+      if (!recovery?.isDeviceLoss(e)) throw e;
+      // NOTE: the loss surfaces at a step boundary (a submit or readback fails); training continues from the backup.
+      resume = await recovery.recover(e);
+      epoch = resume.epoch;
+    }
   }
   await list.trainEnd(epochLogs);
   return history;

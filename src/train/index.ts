@@ -2,6 +2,7 @@
 
 export { Model, Sequential, model, sequential, type CompileArgs, type PredictArgs } from './model.js';
 export type { FitArgs, EvaluateArgs } from './fit-loop.js';
+export { DeviceLostError, type DeviceRecoveryOptions } from './device-recovery.js';
 export type { Batch, Dataset } from './data-adapter.js';
 export * as losses from './losses.js';
 export * as metrics from './metrics.js';

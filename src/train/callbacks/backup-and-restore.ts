@@ -27,6 +27,8 @@ export class BackupAndRestore extends Callback implements ResumeSource {
   readonly deleteCheckpoint: boolean;
   /** The position restored at the start of the last fit, or null when it started afresh. */
   restored: FitPosition | null = null;
+  /** The position of the backup in the store (saved or restored in this fit), or null when there is none yet. */
+  saved: FitPosition | null = null;
   private pending: FitPosition | null = null;
   private batches = 0;
 
@@ -45,14 +47,31 @@ export class BackupAndRestore extends Callback implements ResumeSource {
   override async onTrainBegin(_logs: Logs = {}): Promise<void> {
     this.batches = 0;
     this.restored = null;
+    this.saved = null;
+    const position = await this.restoreLatest();
+    this.restored = position;
+    this.pending = position;
+  }
+
+  /**
+   * Loads the stored backup into the model (weights, optimizer state, random stream) and returns its position, or
+   * null when the store holds none. Fit's device-loss recovery calls it too, after re-creating the model's tensors.
+   */
+  async restoreLatest(): Promise<FitPosition | null> {
     const bytes = await this.store.load();
-    if (!bytes) return;
+    if (!bytes) return null;
     const { file, position } = decodeBackup(bytes, this.store.location);
     const model = this.trainedModel;
     if (!model.compiled) throw new Error(`Graft BackupAndRestore: model '${model.name}' must be compiled before fit restores ${this.store.location}`);
     restoreCheckpoint(model, file, this.store.location);
-    this.restored = position;
-    this.pending = position;
+    this.saved = position;
+    return position;
+  }
+
+  /** Backs the model up now, as at `position` (fit's device-loss recovery takes a first copy before training). */
+  async saveAt(position: FitPosition): Promise<void> {
+    await this.store.save(await encodeBackup(this.trainedModel, position));
+    this.saved = position;
   }
 
   takeResumePosition(): FitPosition | null {
@@ -71,12 +90,14 @@ export class BackupAndRestore extends Callback implements ResumeSource {
   }
 
   override async onTrainEnd(_logs: Logs = {}): Promise<void> {
-    if (this.deleteCheckpoint) await this.store.remove();
+    if (!this.deleteCheckpoint) return;
+    await this.store.remove();
+    this.saved = null;
   }
 
   private async backup(epochDone: boolean): Promise<void> {
     const progress = this.params?.progress;
     if (!progress) throw new Error('Graft BackupAndRestore: fit did not share its progress (the callback runs only inside fit)');
-    await this.store.save(await encodeBackup(this.trainedModel, await progress.position(epochDone)));
+    await this.saveAt(await progress.position(epochDone));
   }
 }

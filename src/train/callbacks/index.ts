@@ -11,6 +11,7 @@ import { TerminateOnNaN } from './terminate-on-nan.js';
 export { Callback, History, CallbackList, type CallbackHooks, type Logs, type CallbackParams } from './callback.js';
 export { ProgbarLogger } from './progbar-logger.js';
 export { backupFileStore, BACKUP_FILE } from './backup-file-store.js';
+export { memoryBackupStore, MemoryBackupStore } from './backup-memory-store.js';
 export type { BackupStore } from './backup-store.js';
 export type { FitPosition, FitProgress } from './fit-position.js';
 export { BackupAndRestore, CsvLogger, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, TensorBoard, TerminateOnNaN };

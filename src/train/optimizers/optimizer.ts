@@ -43,6 +43,11 @@ export interface Optimizer {
   getConfig(): Record<string, unknown>;
   /** Frees the slot tensors (optional so that custom optimizers without GPU state need not implement it). */
   dispose?(): void;
+  /**
+   * Forgets the slot tensors after their device was lost (no GPU call); setState or the next step creates them
+   * again on the current device. Optional: fit recovers from a device loss only with optimizers that have it.
+   */
+  forgetDeviceState?(): void;
 }
 
 /** Options shared by every optimizer (Keras names in camelCase). */
@@ -199,6 +204,11 @@ export abstract class BaseOptimizer implements Optimizer {
     if (this.globalClipNorm !== undefined) c['globalClipNorm'] = this.globalClipNorm;
     if (this.excludeFromWeightDecay.length > 0) c['excludeFromWeightDecay'] = [...this.excludeFromWeightDecay];
     return c;
+  }
+
+  forgetDeviceState(): void {
+    // NOTE: dispose only books buffers back into the lost device's pool; the map then starts empty like a new optimizer's.
+    this.dispose();
   }
 
   /** Frees the slot tensors. */
