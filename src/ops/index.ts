@@ -4,7 +4,8 @@ export * from './elementwise.js';
 export * from './reduce.js';
 export * from './reshape.js';
 export * from './layout.js';
-export * from './matmul.js';
+// NOTE: matmul's variant, tile and naive-kernel helpers stay internal (tests and benches import them from ./matmul.js).
+export { matmul, MatmulActivation, type MatmulActivationName, type MatmulOptions } from './matmul.js';
 export * from './softmax.js';
 export * from './losses.js';
 export * from './conv-geometry.js';
