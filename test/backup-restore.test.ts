@@ -8,35 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { oneHot, tensor } from '../src/index.js';
-import { Dataset, type DatasetSource } from '../src/data/index.js';
+import { Dataset } from '../src/data/index.js';
 import { input, layers, setSeed } from '../src/nn/index.js';
 import { callbacks, model, type History, type Model } from '../src/train/index.js';
 import type { Batch } from '../src/train/data-adapter.js';
-import { adam } from '../src/train/optimizers/index.js';
-import { exponentialDecay } from '../src/train/schedules.js';
-import { rng } from '../src/tensor/tensor.js';
 import { expectClose, randomValues } from './helpers/check.js';
 import { useDevice } from './helpers/gpu.js';
+import { resumeNet, shuffledBatches } from './helpers/resume-fixtures.js';
 
 useDevice();
-
-function build(seed: number): Model {
-  setSeed(seed);
-  const x = input({ shape: [4, 4, 2] });
-  let h = layers.randomFlip({ mode: 'horizontal' }).apply(x);
-  h = layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'conv' }).apply(h);
-  h = layers.batchNormalization({ name: 'bn' }).apply(h);
-  h = layers.activation({ activation: 'relu' }).apply(h);
-  h = layers.globalAveragePooling2d().apply(h);
-  h = layers.dropout({ rate: 0.3 }).apply(h);
-  const m = model({ inputs: x, outputs: layers.dense({ units: 2, activation: 'softmax', name: 'head' }).apply(h) });
-  m.compile({
-    optimizer: adam({ learningRate: exponentialDecay({ initialLearningRate: 0.05, decaySteps: 3, decayRate: 0.5 }) }),
-    loss: 'categoricalCrossentropy',
-    metrics: ['accuracy'],
-  });
-  return m;
-}
 
 const N = 10;
 const X = randomValues(N * 4 * 4 * 2, 8);
@@ -46,30 +26,6 @@ const y = () => oneHot(tensor(LABELS, [N], { dtype: 'int32' }), 2);
 const EPOCHS = 4;
 const fitArgs = { batchSize: 4, verbose: 0 as const, epochs: EPOCHS };
 
-/** An in-memory dataset of batches of 3, reshuffled every epoch from (seed, epoch) like image datasets are. */
-function shuffledDataset(): Dataset<Batch> {
-  const source: DatasetSource<Batch> = {
-    length: Math.ceil(N / 3),
-    classNames: ['a', 'b'],
-    filePaths: [],
-    epoch: 0,
-    async *iterate() {
-      const r = rng(1000 + source.epoch++);
-      const order = [...Array(N).keys()];
-      for (let i = N - 1; i > 0; i--) {
-        const j = Math.floor(r() * (i + 1));
-        [order[i], order[j]] = [order[j]!, order[i]!];
-      }
-      for (let s = 0; s < N; s += 3) {
-        const rows = order.slice(s, s + 3);
-        const xs = rows.flatMap((k) => [...X.subarray(k * 32, (k + 1) * 32)]);
-        yield { x: tensor(xs, [rows.length, 4, 4, 2]), y: oneHot(tensor(rows.map((k) => LABELS[k]!), [rows.length], { dtype: 'int32' }), 2) };
-      }
-    },
-    cached: () => source,
-  };
-  return new Dataset<Batch>(source);
-}
 
 async function weights(m: Model): Promise<Map<string, Float32Array>> {
   return new Map(await Promise.all([...m.namedWeights()].map(async ([k, v]) => [k, await v.read()] as const)));
@@ -92,17 +48,17 @@ const onDataset = (ds: Dataset<Batch>): Fit => (m, cbs) => m.fit(ds, { ...fitArg
 
 /** The uninterrupted run's weights, and the weights of runs that crash at each of `crashes` and restart. */
 async function crashAndRestart(fit: Fit, freshData: () => Fit, saveFreq: 'epoch' | number, crashes: number[]) {
-  const straight = build(1);
+  const straight = resumeNet(1);
   const hs = await fit(straight, []);
   const want = await weights(straight);
   const backupDir = join(mkdtempSync(join(tmpdir(), 'graft-backup-')), 'backup');
   const run = freshData();
   for (const [i, at] of crashes.entries()) {
     // NOTE: the first attempt starts as the straight run did; later ones use other seeds: only the backup carries state over.
-    await expect(run(build(i === 0 ? 1 : 50 + at), [callbacks.backupAndRestore({ backupDir, saveFreq }), crashAt(at)])).rejects.toThrow(`crash at batch ${at}`);
+    await expect(run(resumeNet(i === 0 ? 1 : 50 + at), [callbacks.backupAndRestore({ backupDir, saveFreq }), crashAt(at)])).rejects.toThrow(`crash at batch ${at}`);
     expect(existsSync(join(backupDir, 'backup.safetensors'))).toBe(true);
   }
-  const last = build(99);
+  const last = resumeNet(99);
   const bar = callbacks.backupAndRestore({ backupDir, saveFreq });
   const hr = await run(last, [bar]);
   return { want, got: await weights(last), restored: bar.restored, backupDir, straight, last, hs, hr };
@@ -128,7 +84,7 @@ describe('BackupAndRestore', () => {
   });
 
   it('a shuffled dataset continues its order: the epoch counter and the batches consumed come from the backup', async () => {
-    const r = await crashAndRestart(onDataset(shuffledDataset()), () => onDataset(shuffledDataset()), 2, [7]);
+    const r = await crashAndRestart(onDataset(shuffledBatches(X, LABELS, 3, 1000)), () => onDataset(shuffledBatches(X, LABELS, 3, 1000)), 2, [7]);
     expect(r.restored).toMatchObject({ epoch: 1, step: 2, dataOrder: 1 });
     expectSame(r.want, r.got, 1e-6);
     // NOTE: the resumed epoch's logs cover its batches from before the backup too (their running sums are backed up).
@@ -138,10 +94,10 @@ describe('BackupAndRestore', () => {
 
   it('deleteCheckpoint: false keeps the backup; a later fit of the same length restores it and trains no further', async () => {
     const backupDir = join(mkdtempSync(join(tmpdir(), 'graft-backup-')), 'b');
-    const m = build(1);
+    const m = resumeNet(1);
     await m.fit(x(), y(), { ...fitArgs, callbacks: [callbacks.backupAndRestore({ backupDir, deleteCheckpoint: false })] });
     expect(existsSync(join(backupDir, 'backup.safetensors'))).toBe(true);
-    const again = build(2);
+    const again = resumeNet(2);
     const bar = callbacks.backupAndRestore({ backupDir, deleteCheckpoint: false });
     const h = await again.fit(x(), y(), { ...fitArgs, callbacks: [bar] });
     expect(bar.restored).toMatchObject({ epoch: EPOCHS, step: 0 });
@@ -153,10 +109,10 @@ describe('BackupAndRestore', () => {
     const dir = mkdtempSync(join(tmpdir(), 'graft-backup-'));
     mkdirSync(join(dir, 'bad'));
     writeFileSync(join(dir, 'bad', 'backup.safetensors'), 'not a safetensors file');
-    await expect(build(1).fit(x(), y(), { ...fitArgs, callbacks: [callbacks.backupAndRestore({ backupDir: join(dir, 'bad') })] }))
+    await expect(resumeNet(1).fit(x(), y(), { ...fitArgs, callbacks: [callbacks.backupAndRestore({ backupDir: join(dir, 'bad') })] }))
       .rejects.toThrow(join(dir, 'bad', 'backup.safetensors'));
     const other = join(dir, 'other');
-    const small = build(1);
+    const small = resumeNet(1);
     await small.fit(x(), y(), { ...fitArgs, epochs: 1, callbacks: [callbacks.backupAndRestore({ backupDir: other, deleteCheckpoint: false })] });
     setSeed(1);
     const i = input({ shape: [4, 4, 2] });
@@ -172,10 +128,10 @@ describe('BackupAndRestore', () => {
     const filename = join(dir, 'log.csv');
     const cbs = () => [callbacks.csvLogger({ filename, append: true }), callbacks.backupAndRestore({ backupDir, saveFreq: 2 })];
     // NOTE: epochs 0 and 1 end (rows 0, 1); the crash at batch 8 (epoch 2) resumes from the backup after batch 6.
-    await expect(build(1).fit(x(), y(), { ...fitArgs, callbacks: [...cbs(), crashAt(8)] })).rejects.toThrow('crash at batch 8');
+    await expect(resumeNet(1).fit(x(), y(), { ...fitArgs, callbacks: [...cbs(), crashAt(8)] })).rejects.toThrow('crash at batch 8');
     const rows = () => readFileSync(filename, 'utf8').trim().split('\n').map((l) => l.split(',')[0]);
     expect(rows()).toEqual(['epoch', '0', '1']);
-    await build(2).fit(x(), y(), { ...fitArgs, callbacks: cbs() });
+    await resumeNet(2).fit(x(), y(), { ...fitArgs, callbacks: cbs() });
     expect(rows()).toEqual(['epoch', '0', '1', '2', '3']);
   });
 });

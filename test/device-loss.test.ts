@@ -8,65 +8,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { oneHot, tensor } from '../src/index.js';
-import { Dataset, type DatasetSource } from '../src/data/index.js';
-import { input, layers, setSeed } from '../src/nn/index.js';
-import { callbacks, model, type Model } from '../src/train/index.js';
-import type { Batch } from '../src/train/data-adapter.js';
+import { callbacks, type Model } from '../src/train/index.js';
 import type { FitArgs } from '../src/train/fit-loop.js';
 import { DeviceLostError } from '../src/train/device-recovery.js';
-import { adam } from '../src/train/optimizers/index.js';
 import { getDevice, init } from '../src/tensor/engine.js';
-import { rng } from '../src/tensor/tensor.js';
 import { expectClose, randomValues } from './helpers/check.js';
 import { useDevice } from './helpers/gpu.js';
+import { resumeNet, shuffledBatches } from './helpers/resume-fixtures.js';
 
 useDevice();
 // NOTE: a fit that gives up leaves the default device lost; init() replaces a lost one.
 beforeEach(async () => void (await init()));
 afterEach(() => void vi.restoreAllMocks());
 
-function build(seed: number): Model {
-  setSeed(seed);
-  const x = input({ shape: [4, 4, 2] });
-  let h = layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'conv' }).apply(x);
-  h = layers.batchNormalization({ name: 'bn' }).apply(h);
-  h = layers.activation({ activation: 'relu' }).apply(h);
-  h = layers.globalAveragePooling2d().apply(h);
-  h = layers.dropout({ rate: 0.3 }).apply(h);
-  const m = model({ inputs: x, outputs: layers.dense({ units: 2, activation: 'softmax', name: 'head' }).apply(h) });
-  m.compile({ optimizer: adam({ learningRate: 0.05 }), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-  return m;
-}
-
+// NOTE: no flip and a constant rate: the recovery is checked on the plainest model that has BN and Adam slots.
+const DEVICE_LOSS_NET = { flip: false, learningRate: 0.05 };
 const N = 12;
 const X = randomValues(N * 32, 21);
 const LABELS = [0, 1, 1, 0, 1, 0, 0, 1, 1, 0, 1, 0];
 const EPOCHS = 3;
 
-/** Batches of 3 (4 per epoch) made on the current device, reshuffled every epoch from (seed, epoch). */
-function dataset(): Dataset<Batch> {
-  const source: DatasetSource<Batch> = {
-    length: N / 3,
-    classNames: ['a', 'b'],
-    filePaths: [],
-    epoch: 0,
-    async *iterate() {
-      const r = rng(500 + source.epoch++);
-      const order = [...Array(N).keys()];
-      for (let i = N - 1; i > 0; i--) {
-        const j = Math.floor(r() * (i + 1));
-        [order[i], order[j]] = [order[j]!, order[i]!];
-      }
-      for (let s = 0; s < N; s += 3) {
-        const rows = order.slice(s, s + 3);
-        const xs = rows.flatMap((k) => [...X.subarray(k * 32, (k + 1) * 32)]);
-        yield { x: tensor(xs, [3, 4, 4, 2]), y: oneHot(tensor(rows.map((k) => LABELS[k]!), [3], { dtype: 'int32' }), 2) };
-      }
-    },
-    cached: () => source,
-  };
-  return new Dataset<Batch>(source);
-}
 
 /** Destroys the current device at the end of batch `batch` of epoch `epoch`, `times` times (replays count again). */
 function loseAt(epoch: number, batch: number, times = 1) {
@@ -85,8 +46,8 @@ async function weights(m: Model): Promise<Map<string, Float32Array>> {
 }
 
 async function fitStraight(): Promise<Map<string, Float32Array>> {
-  const m = build(1);
-  await m.fit(dataset(), { epochs: EPOCHS, verbose: 0 });
+  const m = resumeNet(1, DEVICE_LOSS_NET);
+  await m.fit(shuffledBatches(X, LABELS, 3, 500), { epochs: EPOCHS, verbose: 0 });
   return weights(m);
 }
 
@@ -104,10 +65,10 @@ function captureStdout(): string[] {
 describe('device-loss recovery in fit', () => {
   it('a device destroyed mid-epoch: fit finishes on a new device with the weights of an uninterrupted run', async () => {
     const want = await fitStraight();
-    const m = build(1);
+    const m = resumeNet(1, DEVICE_LOSS_NET);
     const before = getDevice();
     // NOTE: host copies every 2 batches: the last before the loss (epoch 2, batch index 2) is after batch index 1, so one batch is replayed.
-    const h = await m.fit(dataset(), { epochs: EPOCHS, verbose: 0, recoverDeviceLoss: { saveFreq: 2 }, callbacks: [loseAt(1, 2)] });
+    const h = await m.fit(shuffledBatches(X, LABELS, 3, 500), { epochs: EPOCHS, verbose: 0, recoverDeviceLoss: { saveFreq: 2 }, callbacks: [loseAt(1, 2)] });
     expect(before.isLost).toBe(true);
     expect(getDevice()).not.toBe(before);
     expect(getDevice().isLost).toBe(false);
@@ -119,7 +80,7 @@ describe('device-loss recovery in fit', () => {
 
   it('a GPUDevice destroyed behind Graft\'s back (as a driver reset) is seen at the next readback; the first host copy is taken at the start', async () => {
     const want = await fitStraight();
-    const m = build(1);
+    const m = resumeNet(1, DEVICE_LOSS_NET);
     let epoch = -1;
     let done = false;
     const reset = {
@@ -128,7 +89,7 @@ describe('device-loss recovery in fit', () => {
         if (epoch === 0 && b === 1 && !done) (done = true, getDevice().gpu.destroy());
       },
     };
-    const h = await m.fit(dataset(), { epochs: EPOCHS, verbose: 0, recoverDeviceLoss: true, callbacks: [reset] });
+    const h = await m.fit(shuffledBatches(X, LABELS, 3, 500), { epochs: EPOCHS, verbose: 0, recoverDeviceLoss: true, callbacks: [reset] });
     expect(h.epoch).toEqual([0, 1, 2]);
     expect(m.optimizer!.iterations).toBe(EPOCHS * 4);
     expectSame(want, await weights(m));
@@ -136,9 +97,9 @@ describe('device-loss recovery in fit', () => {
 
   it('the progress output says the device was lost and which backup was restored (epoch host copy by default)', async () => {
     const want = await fitStraight();
-    const m = build(1);
+    const m = resumeNet(1, DEVICE_LOSS_NET);
     const out = captureStdout();
-    await m.fit(dataset(), { epochs: EPOCHS, verbose: 2, recoverDeviceLoss: true, callbacks: [loseAt(1, 2)] });
+    await m.fit(shuffledBatches(X, LABELS, 3, 500), { epochs: EPOCHS, verbose: 2, recoverDeviceLoss: true, callbacks: [loseAt(1, 2)] });
     vi.restoreAllMocks();
     const text = out.join('');
     expect(text).toContain('GPU device lost (destroyed: lost on purpose by loseForTest()); restored epoch 2 step 0 from the in-memory backup on a new device\n');
@@ -147,8 +108,8 @@ describe('device-loss recovery in fit', () => {
   });
 
   it('a second loss within the window ends fit with an error naming the in-memory backup', async () => {
-    const m = build(1);
-    const run = m.fit(dataset(), { epochs: EPOCHS, verbose: 0, recoverDeviceLoss: { saveFreq: 2 }, callbacks: [loseAt(1, 2, 2)] });
+    const m = resumeNet(1, DEVICE_LOSS_NET);
+    const run = m.fit(shuffledBatches(X, LABELS, 3, 500), { epochs: EPOCHS, verbose: 0, recoverDeviceLoss: { saveFreq: 2 }, callbacks: [loseAt(1, 2, 2)] });
     await expect(run).rejects.toThrow(DeviceLostError);
     await expect(run).rejects.toThrow(
       'lost again (destroyed: lost on purpose by loseForTest()) 1 batch after the last recovery (window: 4); stopping. ' +
@@ -158,16 +119,16 @@ describe('device-loss recovery in fit', () => {
 
   it('with a BackupAndRestore callback, its store is the host copy and the fatal error names its file', async () => {
     const backupDir = join(mkdtempSync(join(tmpdir(), 'graft-devloss-')), 'b');
-    const m = build(1);
+    const m = resumeNet(1, DEVICE_LOSS_NET);
     const bar = callbacks.backupAndRestore({ backupDir, saveFreq: 3 });
-    const run = m.fit(dataset(), { epochs: EPOCHS, verbose: 0, recoverDeviceLoss: { window: 2 }, callbacks: [bar, loseAt(2, 0), loseAt(2, 1)] });
+    const run = m.fit(shuffledBatches(X, LABELS, 3, 500), { epochs: EPOCHS, verbose: 0, recoverDeviceLoss: { window: 2 }, callbacks: [bar, loseAt(2, 0), loseAt(2, 1)] });
     // NOTE: 4 batches per epoch, a backup every 3: the one after global batch 9 (epoch 3 step 1) is restored, and kept.
     await expect(run).rejects.toThrow(`Resume from ${join(backupDir, 'backup.safetensors')} (epoch 3 step 1): run fit again with the same backupAndRestore callback`);
     expect(existsSync(join(backupDir, 'backup.safetensors'))).toBe(true);
   });
 
   it('fit on tensors with recoverDeviceLoss fails up front naming the reason', async () => {
-    const m = build(1);
+    const m = resumeNet(1, DEVICE_LOSS_NET);
     const x = tensor(X, [N, 4, 4, 2]);
     const y = oneHot(tensor(LABELS, [N], { dtype: 'int32' }), 2);
     const args: FitArgs = { verbose: 0, recoverDeviceLoss: true };

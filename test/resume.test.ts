@@ -7,32 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { oneHot, tensor } from '../src/index.js';
-import { input, layers, setSeed } from '../src/nn/index.js';
-import { callbacks, loadModel, model, type Model } from '../src/train/index.js';
-import { adam } from '../src/train/optimizers/index.js';
-import { exponentialDecay } from '../src/train/schedules.js';
+import { setSeed } from '../src/nn/index.js';
+import { callbacks, loadModel, type Model } from '../src/train/index.js';
 import { expectClose, randomValues } from './helpers/check.js';
 import { useDevice } from './helpers/gpu.js';
+import { resumeNet } from './helpers/resume-fixtures.js';
 
 useDevice();
-
-function build(seed: number): Model {
-  setSeed(seed);
-  const x = input({ shape: [4, 4, 2] });
-  let h = layers.randomFlip({ mode: 'horizontal' }).apply(x);
-  h = layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'conv' }).apply(h);
-  h = layers.batchNormalization({ name: 'bn' }).apply(h);
-  h = layers.activation({ activation: 'relu' }).apply(h);
-  h = layers.globalAveragePooling2d().apply(h);
-  h = layers.dropout({ rate: 0.3 }).apply(h);
-  const m = model({ inputs: x, outputs: layers.dense({ units: 2, activation: 'softmax', name: 'head' }).apply(h) });
-  m.compile({
-    optimizer: adam({ learningRate: exponentialDecay({ initialLearningRate: 0.05, decaySteps: 3, decayRate: 0.5 }) }),
-    loss: 'categoricalCrossentropy',
-    metrics: ['accuracy'],
-  });
-  return m;
-}
 
 const x = () => tensor(randomValues(10 * 4 * 4 * 2, 8), [10, 4, 4, 2]);
 const y = () => oneHot(tensor([0, 1, 1, 0, 1, 0, 0, 1, 1, 0], [10], { dtype: 'int32' }), 2);
@@ -49,12 +30,12 @@ function expectSame(a: Map<string, Float32Array>, b: Map<string, Float32Array>, 
 
 describe('resume from a full checkpoint', () => {
   it('2 epochs + resume with initialEpoch 2 equals 4 epochs straight', async () => {
-    const straight = build(1);
+    const straight = resumeNet(1);
     const hs = await straight.fit(x(), y(), { ...fitArgs, epochs: 4 });
     const want = await weights(straight);
 
     const dir = mkdtempSync(join(tmpdir(), 'graft-resume-'));
-    const first = build(1);
+    const first = resumeNet(1);
     await first.fit(x(), y(), { ...fitArgs, epochs: 2, callbacks: [callbacks.modelCheckpoint({ filepath: join(dir, 'ckpt-{epoch:02d}.safetensors') })] });
     const ckpt = join(dir, 'ckpt-02.safetensors');
 
@@ -67,7 +48,7 @@ describe('resume from a full checkpoint', () => {
     expectSame(want, await weights(resumed), 1e-6);
     expect(hr.history.loss![1]).toBeCloseTo(hs.history.loss![3]!, 6);
 
-    const rebuilt = build(99);
+    const rebuilt = resumeNet(99);
     const info = await rebuilt.loadCheckpoint(ckpt);
     expect(info).toEqual({ epoch: 2, iterations: 6 });
     await rebuilt.fit(x(), y(), { ...fitArgs, epochs: 4, initialEpoch: info.epoch });
@@ -75,14 +56,14 @@ describe('resume from a full checkpoint', () => {
   });
 
   it('resuming without the optimizer state or the random stream does not match (the test can fail)', async () => {
-    const straight = build(1);
+    const straight = resumeNet(1);
     await straight.fit(x(), y(), { ...fitArgs, epochs: 4 });
     const want = await weights(straight);
     const dir = mkdtempSync(join(tmpdir(), 'graft-resume-'));
-    const first = build(1);
+    const first = resumeNet(1);
     await first.fit(x(), y(), { ...fitArgs, epochs: 2 });
     await first.saveWeights(join(dir, 'w.safetensors'));
-    const partial = build(1);
+    const partial = resumeNet(1);
     await partial.loadWeights(join(dir, 'w.safetensors'));
     await partial.fit(x(), y(), { ...fitArgs, epochs: 4, initialEpoch: 2 });
     const got = await weights(partial);
