@@ -2,7 +2,7 @@
 // flips and contrast vs the oracle, Keras' geometric conventions on hand-checkable cases, and seeding.
 
 import { describe, expect, it } from 'vitest';
-import * as g from './helpers/graft.js';
+import * as g from '../src/index.js';
 import { ref } from '../src/reference/index.js';
 import { affineTransformRef, contrastRef, flipRef, type RefFillMode } from '../src/reference/augment.js';
 import { rng } from '../src/tensor/tensor.js';

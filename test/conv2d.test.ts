@@ -1,7 +1,7 @@
 // conv2d: forward vs the float64 oracle over many geometries, backward (input, filter, bias) vs central differences.
 
 import { describe, expect, it } from 'vitest';
-import * as g from './helpers/graft.js';
+import * as g from '../src/index.js';
 import { conv2dRef, ref, type RefConvOptions } from '../src/reference/index.js';
 import { expectTensor, gradCheck, randomValues } from './helpers/check.js';
 import { useDevice } from './helpers/gpu.js';

@@ -1,7 +1,7 @@
 // Layout ops: forward vs the float64 oracle (odd, size-1, empty and large-magnitude cases), backward vs central differences.
 
 import { describe, expect, it } from 'vitest';
-import * as g from './helpers/graft.js';
+import * as g from '../src/index.js';
 import {
   broadcastToRef, concatRef, oneHotRef, padRef, ref, sliceRef, stackRef, transposeRef, type RefTensor,
 } from '../src/reference/index.js';

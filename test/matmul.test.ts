@@ -1,7 +1,7 @@
 // matmul: forward vs the float64 oracle (shapes, transposes, broadcasting, epilogue, tiles), backward vs central differences.
 
 import { describe, expect, it } from 'vitest';
-import * as g from './helpers/graft.js';
+import * as g from '../src/index.js';
 import { chooseTile, matmulNaive, matmulRaw, type MatmulActivationName, type MatmulTile } from '../src/ops/matmul.js';
 import { matmulRef } from '../src/reference/matmul.js';
 import { ref, type RefTensor } from '../src/reference/index.js';

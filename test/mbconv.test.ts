@@ -3,7 +3,7 @@
 // of <u, y> w.r.t. the input and several weights (directional central differences).
 
 import { describe, it } from 'vitest';
-import * as g from './helpers/graft.js';
+import * as g from '../src/index.js';
 import { binaryRef, conv2dRef, depthwiseConv2dRef, unaryRef, type RefTensor } from '../src/reference/index.js';
 import { batchNormInferenceRef, batchNormTrainRef } from '../src/reference/batchnorm.js';
 import { globalAvgPoolRef } from '../src/reference/pool.js';

@@ -1,7 +1,7 @@
 // Optimizers: several fused GPU steps vs the float64 reference, clipping, state round trips, convergence.
 
 import { describe, expect, it } from 'vitest';
-import * as g from './helpers/graft.js';
+import * as g from '../src/index.js';
 import { adam, adamw, sgd, optimizerFromConfig, type BaseOptimizer } from '../src/train/optimizers/index.js';
 import { clipByGlobalNorm, clipByNorm, globalNorm } from '../src/ops/clip.js';
 import { exponentialDecay } from '../src/train/schedules.js';

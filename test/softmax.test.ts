@@ -1,7 +1,7 @@
 // Softmax, log-softmax and cross-entropy losses: forward vs the float64 oracle, backward vs central differences.
 
 import { describe, expect, it } from 'vitest';
-import * as g from './helpers/graft.js';
+import * as g from '../src/index.js';
 import {
   categoricalCrossentropyRef, logSoftmaxRef, ref, softmaxCrossEntropyRef, softmaxRef,
   sparseCategoricalCrossentropyRef, sparseSoftmaxCrossEntropyRef,
