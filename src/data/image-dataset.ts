@@ -89,6 +89,8 @@ function shuffleInPlace<T>(items: T[], random: () => number): T[] {
 
 class ImageBatchSource implements DatasetSource<ImageBatch> {
   epoch = 0;
+  /** A name per image (its path, URL or file name), for messages and for callers that count or list them. */
+  readonly filePaths: readonly string[];
   private readonly bad = new Set<number>();
 
   constructor(
@@ -97,14 +99,12 @@ class ImageBatchSource implements DatasetSource<ImageBatch> {
     readonly classNames: readonly string[],
     private readonly cfg: SourceConfig,
     private readonly store: Map<number, Uint8Array> | null,
-  ) {}
+  ) {
+    this.filePaths = paths.map(imageLabel);
+  }
 
   get length(): number {
     return Math.ceil(this.paths.length / this.cfg.batchSize);
-  }
-
-  get filePaths(): readonly string[] {
-    return this.paths.map(imageLabel);
   }
 
   cached(): DatasetSource<ImageBatch> {
@@ -129,7 +129,7 @@ class ImageBatchSource implements DatasetSource<ImageBatch> {
       return p;
     } catch (err) {
       this.bad.add(i);
-      warnOnce(imageLabel(this.paths[i]!), err);
+      warnOnce(this.filePaths[i]!, err);
       return null;
     }
   }
