@@ -107,3 +107,36 @@ export function checkVariantName(f: VariantFamily, name: string): void {
     throw new Error(`Graft ${f.family}: unknown variant '${name}' (known: ${f.names.join(', ')})`);
   }
 }
+
+/** The precision kernels compute in: 'float32', or 'float16' under a mixed-precision policy (f16 storage tiles). */
+export type ComputePrecision = 'float32' | 'float16';
+
+let precision: ComputePrecision = 'float32';
+
+/** The current compute precision (a mixed_float16 layer sets 'float16' around its call). */
+export function computePrecision(): ComputePrecision {
+  return precision;
+}
+
+/** Runs `fn` (synchronous, like a layer's call) with the compute precision set to `p`, restoring it afterwards. */
+export function withComputePrecision<T>(p: ComputePrecision, fn: () => T): T {
+  const before = precision;
+  precision = p;
+  try {
+    return fn();
+  } finally {
+    precision = before;
+  }
+}
+
+/**
+ * The variant a family runs when nothing is forced: under 'float16' compute precision its first low-precision
+ * variant the adapter can run (`runnable` says which), else `otherwise()` (the tuner's choice or the heuristic).
+ */
+export function precisionVariant(f: VariantFamily, runnable: (name: string) => boolean, otherwise: () => string): string {
+  if (precision === 'float16') {
+    const low = f.lowPrecision.find(runnable);
+    if (low !== undefined) return low;
+  }
+  return otherwise();
+}
