@@ -33,6 +33,11 @@ export interface LossScaleOptions {
 /** Slot keys of the loss-scale state in getState()/setState() (and so in checkpoints, beside the inner slots). */
 export const LOSS_SCALE_SLOTS = { scale: '__loss_scale__/scale', goodSteps: '__loss_scale__/good_steps' } as const;
 
+/** Whether a slot key of a saved optimizer state is loss-scale state (which only a LossScaleOptimizer takes). */
+export function isLossScaleSlot(key: string): boolean {
+  return key.startsWith('__loss_scale__/');
+}
+
 /** Wraps an optimizer with dynamic loss scaling (Keras LossScaleOptimizer); compile() adds it for mixed models. */
 export class LossScaleOptimizer implements Optimizer {
   readonly className = 'LossScaleOptimizer';
@@ -80,7 +85,7 @@ export class LossScaleOptimizer implements Optimizer {
 
   /** The current scale and finite-step count, read back (for logs and tests; training never reads them). */
   async lossScale(): Promise<{ scale: number; goodSteps: number }> {
-    const s = this.stateOn(getDevice());
+    const s = this.state ?? this.stateOn(getDevice());
     const [scale, good] = await Promise.all([s.scale.data(), s.goodSteps.data()]);
     return { scale: scale[0]!, goodSteps: good[0]! };
   }
@@ -118,13 +123,15 @@ export class LossScaleOptimizer implements Optimizer {
   /** The inner optimizer's state plus the scale and the finite-step count (as scalar slots). */
   getState(): OptimizerState {
     const inner = this.innerOptimizer.getState();
-    const s = this.stateOn(getDevice());
+    const s = this.state ?? this.stateOn(getDevice());
     return { iterations: inner.iterations, slots: { ...inner.slots, [LOSS_SCALE_SLOTS.scale]: s.scale, [LOSS_SCALE_SLOTS.goodSteps]: s.goodSteps } };
   }
 
   /** Restores the inner state and, when present, the scale (a state saved without loss scaling keeps the current). */
   setState(st: OptimizerState): void {
     const own = new Set<string>(Object.values(LOSS_SCALE_SLOTS));
+    const unknown = Object.keys(st.slots).find((k) => isLossScaleSlot(k) && !own.has(k));
+    if (unknown) throw new Error(`Graft LossScaleOptimizer.setState: unexpected slot '${unknown}' (known: ${[...own].join(', ')})`);
     const rest = Object.fromEntries(Object.entries(st.slots).filter(([k]) => !own.has(k)));
     for (const k of own) {
       const src = st.slots[k];
