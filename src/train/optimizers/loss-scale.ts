@@ -90,6 +90,10 @@ export class LossScaleOptimizer implements Optimizer {
     return { scale: scale[0]!, goodSteps: good[0]! };
   }
 
+  /**
+   * Divides the gradients by the scale (in place), then applies them with the inner optimizer unless one of them
+   * is not finite, in which case weights and slots stay as they were; the scale changes as the class doc says.
+   */
   applyGradients(pairs: GradientPair[]): void {
     const live = pairs.filter((p) => p.param.size > 0);
     if (live.length === 0) {
