@@ -323,6 +323,12 @@ describe('compile and checkpoints', () => {
     const wrapped = m.optimizer!;
     m.compile({ optimizer: wrapped, loss: 'categoricalCrossentropy' });
     expect(m.optimizer).toBe(wrapped);
+    const inner = adam();
+    m.compile({ optimizer: inner, loss: 'categoricalCrossentropy' });
+    const first = m.optimizer as LossScaleOptimizer;
+    expect(first.innerOptimizer).toBe(inner);
+    m.compile({ optimizer: inner, loss: 'categoricalCrossentropy' });
+    expect(m.optimizer).toBe(first);
     m.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', autoScaleLoss: false });
     expect(m.optimizer).not.toBeInstanceOf(LossScaleOptimizer);
     const f = tiny('float32');

@@ -4,6 +4,8 @@
 // Porting note: Graft has no float16 tensor dtype. Tensors stay float32 in memory between kernels; under
 // 'mixed_float16' the f16 lives in the kernels' storage tiles (operands rounded to f16, accumulation in f32), so the
 // speed-up is in the kernels' arithmetic and workgroup memory, not in the size of activations.
+// As in Keras, give the model's last layer dtype 'float32' (e.g. `dense({units, activation: 'softmax', dtype:
+// 'float32'})`) so that the output and the loss are computed in float32 precision under a mixed global policy.
 
 import type { ComputePrecision } from '../gpu/variants.js';
 

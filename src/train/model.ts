@@ -74,7 +74,7 @@ export class Model extends Functional implements TrainingModel {
     const loss = getLoss(args.loss);
     let optimizer = typeof args.optimizer === 'string' ? namedOptimizer(args.optimizer) : args.optimizer;
     if ((args.autoScaleLoss ?? true) && hasMixedLayers(this) && !(optimizer instanceof LossScaleOptimizer)) {
-      optimizer = new LossScaleOptimizer(optimizer);
+      optimizer = lossScaled(optimizer);
     }
     const metrics = (args.metrics ?? []).map((m) => getMetric(m, loss.name));
     this.compiledState = { loss, metrics, optimizer, trainable: this.trainableWithNames() };
@@ -207,6 +207,15 @@ export class Model extends Functional implements TrainingModel {
     const opt = this.compiledState?.optimizer as { dispose?: () => void } | undefined;
     opt?.dispose?.();
   }
+}
+
+const scaledBy = new WeakMap<Optimizer, LossScaleOptimizer>();
+
+/** The LossScaleOptimizer around `inner`: one per optimizer, so a recompile keeps its scale (and frees nothing twice). */
+function lossScaled(inner: Optimizer): LossScaleOptimizer {
+  let w = scaledBy.get(inner);
+  if (!w) scaledBy.set(inner, (w = new LossScaleOptimizer(inner)));
+  return w;
 }
 
 /** Whether `layer` or any layer inside it has the mixed_float16 policy. */
