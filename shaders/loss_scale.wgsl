@@ -9,6 +9,8 @@
 //                                                    Clears flags[0] for the next step. Dispatch: (1, 1, 1).
 // restore:  in: old, flags     out: cur             cur = old when flags[1] is set (the step is skipped), else
 //                                                    untouched. One invocation: 4 elements. Dispatch as unscale.
+// restore2, restore3: the same for 2 or 3 same-size tensors in one dispatch (a parameter and its slots):
+//           in: old0.., flags  out: cur0..
 // flags is two u32 words: [non-finite seen this step, skip this step].
 
 override WG: u32 = 64u;
@@ -98,6 +100,55 @@ fn restore(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
     let i = base + k;
     if (i < size_u.n) {
       cur[i] = old[i];
+    }
+  }
+}
+
+@group(0) @binding(0) var<storage, read> old2_0: array<f32>;
+@group(0) @binding(1) var<storage, read> old2_1: array<f32>;
+@group(0) @binding(2) var<storage, read> flags2: array<u32>;
+@group(0) @binding(3) var<storage, read_write> cur2_0: array<f32>;
+@group(0) @binding(4) var<storage, read_write> cur2_1: array<f32>;
+@group(0) @binding(5) var<uniform> size2_u: SizeParams;
+
+@compute @workgroup_size(WG)
+fn restore2(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+            @builtin(num_workgroups) nwg: vec3<u32>) {
+  if (flags2[1] == 0u) {
+    return;
+  }
+  let base = linear_base(lid, wid, nwg);
+  for (var k = 0u; k < 4u; k++) {
+    let i = base + k;
+    if (i < size2_u.n) {
+      cur2_0[i] = old2_0[i];
+      cur2_1[i] = old2_1[i];
+    }
+  }
+}
+
+@group(0) @binding(0) var<storage, read> old3_0: array<f32>;
+@group(0) @binding(1) var<storage, read> old3_1: array<f32>;
+@group(0) @binding(2) var<storage, read> old3_2: array<f32>;
+@group(0) @binding(3) var<storage, read> flags3: array<u32>;
+@group(0) @binding(4) var<storage, read_write> cur3_0: array<f32>;
+@group(0) @binding(5) var<storage, read_write> cur3_1: array<f32>;
+@group(0) @binding(6) var<storage, read_write> cur3_2: array<f32>;
+@group(0) @binding(7) var<uniform> size3_u: SizeParams;
+
+@compute @workgroup_size(WG)
+fn restore3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+            @builtin(num_workgroups) nwg: vec3<u32>) {
+  if (flags3[1] == 0u) {
+    return;
+  }
+  let base = linear_base(lid, wid, nwg);
+  for (var k = 0u; k < 4u; k++) {
+    let i = base + k;
+    if (i < size3_u.n) {
+      cur3_0[i] = old3_0[i];
+      cur3_1[i] = old3_1[i];
+      cur3_2[i] = old3_2[i];
     }
   }
 }

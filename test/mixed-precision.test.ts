@@ -10,7 +10,8 @@ import { deserializeLayer } from '../src/nn/registry.js';
 import { Policy, globalPolicy, setGlobalPolicy } from '../src/nn/mixed-precision.js';
 import { Dense, Conv2D, DepthwiseConv2D, input, layers } from '../src/nn/index.js';
 import { loadModel, model, type Model } from '../src/train/model.js';
-import { adam, LossScaleOptimizer, optimizerFromConfig, sgd, LOSS_SCALE_SLOTS } from '../src/train/optimizers/index.js';
+import { adam, LossScaleOptimizer, optimizerFromConfig, sgd, LOSS_SCALE_SLOTS, type GradientPair, type Optimizer } from '../src/train/optimizers/index.js';
+import { keep } from '../src/tensor/engine.js';
 import { matmulRef } from '../src/reference/matmul.js';
 import { ref } from '../src/reference/index.js';
 import { randomValues } from './helpers/check.js';
@@ -258,6 +259,46 @@ describe('LossScaleOptimizer', () => {
     expect([...(await opt.getState().slots['w/momentum']!.data())]).toEqual([0, 0, 0, 0, 0, 0]);
     expect(await opt.lossScale()).toEqual({ scale: 4, goodSteps: 0 });
     for (const t of [p, grad]) t.dispose();
+    opt.dispose();
+  });
+
+  it('a custom optimizer without build: its lazily created slots go back to zero on a skipped first step', async () => {
+    /** p -= 0.5 * g; acc += g (a slot created at the first step); plus a one-value slot of another size. */
+    class Custom implements Optimizer {
+      iterations = 0;
+      learningRate = 0.5;
+      slots = new Map<string, g.Tensor>();
+      currentLearningRate = () => 0.5;
+      applyGradients(pairs: GradientPair[]): void {
+        for (const { param, grad, name } of pairs) {
+          const acc = this.slots.get(`${name}/acc`) ?? keep(g.zeros(param.shape));
+          this.slots.set(`${name}/acc`, acc);
+          if (!this.slots.has(`${name}/count`)) this.slots.set(`${name}/count`, keep(g.zeros([1])));
+          const count = this.slots.get(`${name}/count`)!;
+          const next = [g.sub(param, g.mul(grad, g.scalar(0.5))), g.add(acc, grad), g.add(count, g.ones([1]))];
+          [param, acc, count].forEach((t, i) => t.device.copy(next[i]!.buffer, 0, t.buffer, 0, t.size * 4));
+          for (const t of next) t.dispose();
+        }
+        this.iterations++;
+      }
+      getState = () => ({ iterations: this.iterations, slots: Object.fromEntries(this.slots) });
+      setState(): void {}
+      getConfig = () => ({ name: 'Custom' });
+    }
+    const p = g.tensor(P, [6]);
+    const opt = new LossScaleOptimizer(new Custom(), { initialScale: 2 });
+    const bad = g.tensor([1, 1, 1, NaN, 1, 1], [6]);
+    opt.applyGradients([{ param: p, grad: bad, name: 'w' }]);
+    expect([...(await p.data())]).toEqual([...f32(P)]);
+    const slots = opt.getState().slots;
+    expect([...(await slots['w/acc']!.data())]).toEqual([0, 0, 0, 0, 0, 0]);
+    expect([...(await slots['w/count']!.data())]).toEqual([0]);
+    const good = g.tensor([2, 2, 2, 2, 2, 2], [6]);
+    opt.applyGradients([{ param: p, grad: good, name: 'w' }]);
+    // NOTE: the skip halved the scale to 1, so the gradient 2 applies as is.
+    expect([...(await p.data())]).toEqual(P.map((v) => v - 1));
+    expect([...(await opt.getState().slots['w/count']!.data())]).toEqual([1]);
+    for (const t of [p, bad, good]) t.dispose();
     opt.dispose();
   });
 

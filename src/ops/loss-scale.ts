@@ -23,12 +23,12 @@ const decideKernel = defineKernel<{ growth: number }>({
   workgroups: () => [1, 1, 1],
 });
 
-const restoreKernel = defineKernel<{ n: number }>({
-  name: 'loss_scale_restore', shader: 'loss_scale', entryPoint: 'restore', inputs: 2, outputs: 1,
+const restoreKernels = (['restore', 'restore2', 'restore3'] as const).map((entryPoint, i) => defineKernel<{ n: number }>({
+  name: `loss_scale_${entryPoint}`, shader: 'loss_scale', entryPoint, inputs: i + 2, outputs: i + 1,
   constants: () => ({ WG }),
   uniforms: (p) => new Uniforms().u32(p.n),
   workgroups: (p) => groupsFor(p.n),
-});
+}));
 
 /** The GPU state of dynamic loss scaling: the scale, the count of finite steps since the last change, two flags. */
 export interface LossScaleState {
@@ -53,7 +53,19 @@ export function decideLossScale(s: LossScaleState, growthSteps: number): void {
   s.scale.device.run(decideKernel, [], [s.scale.buffer, s.goodSteps.buffer, s.flags.buffer], { growth: growthSteps });
 }
 
-/** Copies `old` back into `cur` when this step's skip flag is set (undoing the update of a skipped step). */
-export function restoreIfSkipped(cur: Tensor, old: Tensor, s: LossScaleState): void {
-  cur.device.run(restoreKernel, [old.buffer, s.flags.buffer], [cur.buffer], { n: cur.size });
+/**
+ * Copies each `olds[i]` back into `curs[i]` when this step's skip flag is set (undoing the update of a skipped
+ * step); one dispatch per three tensors of the same size (a parameter and its slots).
+ */
+export function restoreIfSkipped(curs: readonly Tensor[], olds: readonly Tensor[], s: LossScaleState): void {
+  if (curs.length !== olds.length) throw new Error(`Graft restoreIfSkipped: ${curs.length} tensors but ${olds.length} copies`);
+  for (let i = 0; i < curs.length; i += 3) {
+    const cur = curs.slice(i, i + 3);
+    const old = olds.slice(i, i + 3);
+    const n = cur[0]!.size;
+    const bad = cur.findIndex((t, k) => t.size !== n || old[k]!.size !== n);
+    if (bad >= 0) throw new Error(`Graft restoreIfSkipped: tensors restored together need one size, got ${n} and ${cur[bad]!.size}`);
+    const kernel = restoreKernels[cur.length - 1]!;
+    cur[0]!.device.run(kernel, [...old.map((t) => t.buffer), s.flags.buffer], cur.map((t) => t.buffer), { n });
+  }
 }

@@ -4,8 +4,8 @@
 // double it. Every decision happens on the GPU (src/ops/loss-scale.ts): no step reads anything back.
 //
 // How a skip is made exact without touching the optimizer kernels: before the inner update the parameters and
-// the inner optimizer's slots are copied (one buffer copy each); after it, a kernel copies them back when the GPU's
-// skip flag is set and returns at once otherwise. A zeroed gradient would not do (Adam's momentum still moves the
+// the inner optimizer's slots are copied (one buffer copy each); after it, a kernel (one per parameter and its
+// slots) copies them back when the GPU's skip flag is set and returns at once otherwise. A zeroed gradient would not do (Adam's momentum still moves the
 // weights and decays m and v); gating the update kernels on the flag would need a binding in every optimizer kernel.
 // The copy works for every optimizer (SGD with momentum, Adam, AdamW, clipping, weight decay) and leaves weights
 // and slots bit-identical on a skipped step. Its cost is one copy of params + slots per step: small next to the
@@ -107,20 +107,27 @@ export class LossScaleOptimizer implements Optimizer {
     const inner = this.innerOptimizer as Optimizer & { build?: (vars: readonly { param: Tensor; name: string }[]) => void };
     inner.build?.(live);
     const before = inner.getState().slots;
-    const targets = [...live.map((p) => p.param), ...Object.values(before)];
-    const olds = targets.map((t) => t.detach());
+    // NOTE: a parameter and its slots (same size, `${name}/...`) restore in one dispatch; other slots one by one.
+    const groups: Tensor[][] = live.map((p) => [p.param]);
+    const byName = new Map(live.map((p, i) => [p.name, groups[i]!]));
+    for (const [key, t] of Object.entries(before)) {
+      const group = byName.get(key.slice(0, key.lastIndexOf('/')));
+      if (group && group.length < 3 && group[0]!.size === t.size) group.push(t);
+      else groups.push([t]);
+    }
+    const olds = groups.map((grp) => grp.map((t) => t.detach()));
     try {
       inner.applyGradients(pairs);
-      for (const [i, t] of targets.entries()) restoreIfSkipped(t, olds[i]!, s);
+      for (const [i, grp] of groups.entries()) restoreIfSkipped(grp, olds[i]!, s);
       // NOTE: slots a custom optimizer created during the step (no build) started at zero.
       for (const [key, t] of Object.entries(inner.getState().slots)) {
         if (key in before) continue;
         const z = zeros(t.shape, { device: t.device });
-        restoreIfSkipped(t, z, s);
+        restoreIfSkipped([t], [z], s);
         z.dispose();
       }
     } finally {
-      for (const o of olds) o.dispose();
+      for (const o of olds.flat()) o.dispose();
     }
   }
 
