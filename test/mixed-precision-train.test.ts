@@ -46,7 +46,7 @@ async function foodImages(): Promise<{ x: Tensor; y: Tensor }> {
 }
 
 /** Frozen base + GAP + Dense(32, relu) + Dense(3, softmax, float32), trained with fit; the final logs. */
-async function train(policy: PolicyName, x: Tensor, y: Tensor): Promise<{ loss: number[]; accuracy: number; wrapped: boolean }> {
+async function train(policy: PolicyName, x: Tensor, y: Tensor): Promise<{ loss: number[]; accuracy: number; wrapped: boolean; scale: string }> {
   setGlobalPolicy(policy);
   const base = mobileNetV2({ weights: WEIGHTS, includeTop: false, inputShape: [SIZE, SIZE, 3] });
   base.trainable = false;
@@ -62,9 +62,11 @@ async function train(policy: PolicyName, x: Tensor, y: Tensor): Promise<{ loss: 
   setSeed(12);
   const hist = await m.fit(x, y, { epochs: EPOCHS, batchSize: 10, verbose: 0 });
   const final = await m.evaluate(x, y);
-  const wrapped = m.optimizer instanceof LossScaleOptimizer;
+  const opt = m.optimizer;
+  const wrapped = opt instanceof LossScaleOptimizer;
+  const scale = wrapped ? JSON.stringify(await opt.lossScale()) : 'none';
   m.dispose();
-  return { loss: [...hist.history.loss!, final.loss!], accuracy: final.accuracy!, wrapped };
+  return { loss: [...hist.history.loss!, final.loss!], accuracy: final.accuracy!, wrapped, scale };
 }
 
 describe('mixed_float16 training of the demo workflow in small', () => {
@@ -75,7 +77,7 @@ describe('mixed_float16 training of the demo workflow in small', () => {
     const t1 = performance.now();
     const mx = await train('mixed_float16', x, y);
     const t2 = performance.now();
-    const fmt = (r: { loss: number[]; accuracy: number }) => `loss ${r.loss.map((v) => v.toFixed(3)).join(' ')}, accuracy ${r.accuracy.toFixed(3)}`;
+    const fmt = (r: { loss: number[]; accuracy: number; scale: string }) => `loss ${r.loss.map((v) => v.toFixed(3)).join(' ')}, accuracy ${r.accuracy.toFixed(3)}, loss scale ${r.scale}`;
     console.log(`float32: ${fmt(f)} (${((t1 - t0) / 1000).toFixed(1)} s)\nmixed_float16: ${fmt(mx)} (${((t2 - t1) / 1000).toFixed(1)} s)`);
     expect(f.wrapped).toBe(false);
     expect(mx.wrapped).toBe(true);
