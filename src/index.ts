@@ -25,6 +25,7 @@ export * as models from './api/models.js';
 export * as callbacks from './train/callbacks/index.js';
 export { DeviceLostError, type DeviceRecoveryOptions } from './train/device-recovery.js';
 export * as optimizers from './api/optimizers.js';
+export * as mixedPrecision from './api/mixed-precision.js';
 export * as losses from './train/losses.js';
 export * as metrics from './train/metrics.js';
 export * as data from './data/index.js';

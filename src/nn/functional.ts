@@ -5,6 +5,7 @@
 import { isGradEnabled } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
+import type { PolicyName } from './mixed-precision.js';
 import { Layer, SymbolicTensor, type CallContext, type LayerArgs, type LayerConfig, type Node } from './layer.js';
 import { InputLayer } from './layers/input.js';
 import { deserializeLayer, registerLayer } from './registry.js';
@@ -277,7 +278,7 @@ export class Functional extends Layer {
 
   static override fromConfig(this: new (args: FunctionalArgs | SequentialArgs) => Functional, config: Record<string, unknown>): Functional {
     const specs = config.layers as { className: string; config: Record<string, unknown> }[];
-    const common = { name: config.name as string, trainable: config.trainable as boolean };
+    const common = { name: config.name as string, trainable: config.trainable as boolean, ...(typeof config.dtype === 'string' ? { dtype: config.dtype as PolicyName } : {}) };
     if (!('nodes' in config)) {
       const layers = specs.map((s) => deserializeLayer(s));
       if (config.inputShape) layers.unshift(new InputLayer({ shape: config.inputShape as number[], name: `${common.name}_input` }));

@@ -4,6 +4,8 @@
 import { Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { initialize, type InitializerName } from './initializers.js';
+import { withComputePrecision, type ComputePrecision } from '../gpu/variants.js';
+import { globalPolicy, policyOf, type Policy, type PolicyName } from './mixed-precision.js';
 import { formatSymbolic, type Shape } from './symbolic.js';
 import { Variable } from './variable.js';
 
@@ -15,6 +17,12 @@ export interface LayerArgs {
   trainable?: boolean;
   /** Shape of one example without the batch dimension; lets a Sequential build without an input layer. */
   inputShape?: number[];
+  /**
+   * Dtype policy (Keras layer `dtype`): 'mixed_float16' runs the layer's kernels in their f16 variants with float32
+   * weights; default the global policy at construction. Pass 'float32' on the last layer to keep a softmax output in
+   * float32 precision under a mixed global policy, as Keras recommends.
+   */
+  dtype?: PolicyName | Policy;
 }
 
 /** How a layer is being called. */
@@ -62,12 +70,25 @@ export abstract class Layer {
   /** Nodes created by applying this layer to symbolic tensors. */
   readonly inboundNodes: Node[] = [];
   protected ownWeights: Variable[] = [];
+  /** The dtype policy, fixed at construction (Keras `dtype_policy`). */
+  readonly dtypePolicy: Policy;
   private trainableFlag: boolean;
 
   constructor(args: LayerArgs = {}) {
     this.name = args.name ?? uniqueName(snakeCase(this.className));
     this.trainableFlag = args.trainable ?? true;
     this.inputShape = args.inputShape ? [...args.inputShape] : undefined;
+    this.dtypePolicy = args.dtype !== undefined ? policyOf(args.dtype) : globalPolicy();
+  }
+
+  /** The precision the layer's kernels compute in ('float16' under 'mixed_float16'); Keras `compute_dtype`. */
+  get computeDtype(): ComputePrecision {
+    return this.dtypePolicy.computeDtype;
+  }
+
+  /** The dtype of the layer's weights (always 'float32'); Keras `variable_dtype`. */
+  get variableDtype(): 'float32' {
+    return this.dtypePolicy.variableDtype;
   }
 
   /** The class name written in configs (the static `className` of the subclass). */
@@ -104,7 +125,7 @@ export abstract class Layer {
 
   /** The constructor arguments that rebuild this layer. Subclasses extend it. */
   getConfig(): LayerConfig {
-    const c: LayerConfig = { name: this.name, trainable: this.trainable };
+    const c: LayerConfig = { name: this.name, trainable: this.trainable, dtype: this.dtypePolicy.name };
     if (this.inputShape) c.inputShape = this.inputShape;
     return c;
   }
@@ -158,7 +179,8 @@ export abstract class Layer {
   invoke(inputs: Tensor | Tensor[], ctx: CallContext): Tensor | Tensor[] {
     const shapes = Array.isArray(inputs) ? inputs.map((t) => [...t.shape] as Shape) : ([...inputs.shape] as Shape);
     this.ensureBuilt(batchFree(shapes));
-    return this.call(inputs, ctx);
+    // NOTE: the ops recorded here keep this precision for their backward too (recordOp captures it).
+    return withComputePrecision(this.computeDtype, () => this.call(inputs, ctx));
   }
 
   /**

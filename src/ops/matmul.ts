@@ -3,7 +3,7 @@
 import type { Device } from '../gpu/device.js';
 import { defineKernel, grid } from '../gpu/kernel.js';
 import { tunedVariant, type TuneJob } from '../gpu/tuner.js';
-import { checkVariantName, forcedVariant } from '../gpu/variants.js';
+import { checkVariantName, forcedVariant, precisionVariant } from '../gpu/variants.js';
 import { Uniforms } from '../gpu/uniforms.js';
 import { isGradEnabled } from '../tensor/engine.js';
 import { randomUniform, recordOp, Tensor } from '../tensor/tensor.js';
@@ -138,7 +138,10 @@ function foldBatch(plan: MatmulPlan, o: MatmulOptions): MatmulPlan {
   return plan;
 }
 
-/** The variant a call runs: forced (tests), tuned (GRAFT_TUNE=on, measured per adapter and bucket) or 'register'. */
+/**
+ * The variant a call runs: forced (tests); under a mixed_float16 layer's 'float16' compute precision the f16 variant
+ * when the adapter runs it; else tuned (GRAFT_TUNE=on, measured per adapter and bucket) or 'register'.
+ */
 function pickVariant(a: Tensor, plan: MatmulPlan): MatmulVariant {
   const forced = forcedVariant('matmul');
   if (forced !== undefined) {
@@ -146,7 +149,9 @@ function pickVariant(a: Tensor, plan: MatmulPlan): MatmulVariant {
     return forced as MatmulVariant;
   }
   const device = a.device;
-  return tunedVariant(device, 'matmul', matmulBucket(plan), 'register', () => tuneJob(device, plan)) as MatmulVariant;
+  const runnable = (v: string) => matmulVariantUnsupported(device, v as MatmulVariant, plan) === null;
+  const tuned = () => tunedVariant(device, 'matmul', matmulBucket(plan), 'register', () => tuneJob(device, plan));
+  return precisionVariant(matmulFamily, runnable, tuned) as MatmulVariant;
 }
 
 const log2up = (v: number) => (v <= 1 ? 0 : Math.ceil(Math.log2(v)));

@@ -1,6 +1,7 @@
 // Tensor: a shape, a dtype and a GPU buffer, plus the autograd fields.
 
 import type { Device } from '../gpu/device.js';
+import { computePrecision, withComputePrecision } from '../gpu/variants.js';
 import { backward } from './autograd.js';
 import { getDevice, isGradEnabled, keep, live, track } from './engine.js';
 import { boxMuller, rng } from './random.js';
@@ -143,7 +144,9 @@ export function setGradOps(ops: GradOps): void {
 export function recordOp(out: Tensor, inputs: Tensor[], name: string, backward: TapeNode['backward']): Tensor {
   if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
-    out.node = { name, inputs, backward };
+    // NOTE: a backward runs at the compute precision of its forward (a mixed layer's ops get f16 kernels both ways).
+    const p = computePrecision();
+    out.node = { name, inputs, backward: (g, needs) => withComputePrecision(p, () => backward(g, needs)) };
   }
   return out;
 }

@@ -6,7 +6,7 @@ import { formatShape, shapesEqual } from '../tensor/shape.js';
 import { getRngState, setRngState } from '../nn/random.js';
 import { deserializeLayer } from '../nn/registry.js';
 import type { Functional } from '../nn/functional.js';
-import { optimizerFromConfig } from './optimizers/index.js';
+import { isLossScaleSlot, LossScaleOptimizer, optimizerFromConfig } from './optimizers/index.js';
 import type { TrainingModel } from './training-model.js';
 import { getLoss, type LossName } from './losses.js';
 import { getMetric, type MetricName } from './metrics.js';
@@ -140,8 +140,13 @@ function applyOptimizerState(model: TrainingModel, file: SafetensorsFile, meta: 
   if (!c || !meta) return 0;
   const iterations = Number(meta.optimizer.iterations ?? 0);
   const slots: Record<string, Tensor> = {};
+  const scaled = c.optimizer instanceof LossScaleOptimizer;
   for (const [name, t] of file.tensors) {
-    if (name.startsWith(OPT_PREFIX)) slots[name.slice(OPT_PREFIX.length)] = tensor(t.data as Float32Array, t.shape);
+    if (!name.startsWith(OPT_PREFIX)) continue;
+    const key = name.slice(OPT_PREFIX.length);
+    // NOTE: a mixed model's loss scale means nothing to a float32 model's optimizer: it is left out, not an error.
+    if (isLossScaleSlot(key) && !scaled) continue;
+    slots[key] = tensor(t.data as Float32Array, t.shape);
   }
   try {
     c.optimizer.setState({ iterations, slots });

@@ -8,7 +8,7 @@ import { Functional, type FunctionalArgs, type SequentialArgs } from '../nn/func
 import type { Layer } from '../nn/layer.js';
 import { registerLayer } from '../nn/registry.js';
 import type { Variable } from '../nn/variable.js';
-import { adam, adamw, sgd, type Optimizer } from './optimizers/index.js';
+import { adam, adamw, LossScaleOptimizer, sgd, type Optimizer } from './optimizers/index.js';
 import { getLoss, type Loss, type LossName } from './losses.js';
 import { getMetric, type Metric, type MetricName } from './metrics.js';
 import type { CompileArgs, CompiledState, TrainingModel } from './training-model.js';
@@ -67,11 +67,15 @@ export class Model extends Functional implements TrainingModel {
 
   /**
    * Fixes the optimizer, loss, metrics and the set of trainable weights; a later change of `trainable` takes effect
-   * at the next compile (as in Keras).
+   * at the next compile (as in Keras). When any layer computes in mixed_float16, the optimizer is wrapped in a
+   * LossScaleOptimizer (as Keras does) unless `autoScaleLoss` is false or it already is one.
    */
   compile(args: CompileArgs): void {
     const loss = getLoss(args.loss);
-    const optimizer = typeof args.optimizer === 'string' ? namedOptimizer(args.optimizer) : args.optimizer;
+    let optimizer = typeof args.optimizer === 'string' ? namedOptimizer(args.optimizer) : args.optimizer;
+    if ((args.autoScaleLoss ?? true) && hasMixedLayers(this) && !(optimizer instanceof LossScaleOptimizer)) {
+      optimizer = lossScaled(optimizer);
+    }
     const metrics = (args.metrics ?? []).map((m) => getMetric(m, loss.name));
     this.compiledState = { loss, metrics, optimizer, trainable: this.trainableWithNames() };
     this.compileArgs = { ...args, optimizer };
@@ -203,6 +207,20 @@ export class Model extends Functional implements TrainingModel {
     const opt = this.compiledState?.optimizer as { dispose?: () => void } | undefined;
     opt?.dispose?.();
   }
+}
+
+const scaledBy = new WeakMap<Optimizer, LossScaleOptimizer>();
+
+/** The LossScaleOptimizer around `inner`: one per optimizer, so a recompile keeps its scale (and frees nothing twice). */
+function lossScaled(inner: Optimizer): LossScaleOptimizer {
+  let w = scaledBy.get(inner);
+  if (!w) scaledBy.set(inner, (w = new LossScaleOptimizer(inner)));
+  return w;
+}
+
+/** Whether `layer` or any layer inside it has the mixed_float16 policy. */
+function hasMixedLayers(layer: Layer): boolean {
+  return layer.dtypePolicy.name === 'mixed_float16' || layer.sublayers.some(hasMixedLayers);
 }
 
 function namedOptimizer(name: 'sgd' | 'adam' | 'adamw'): Optimizer {

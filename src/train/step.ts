@@ -105,7 +105,8 @@ export function trainStep(model: Functional, c: CompiledState, x: Tensor | Tenso
         // NOTE: gradients accumulate across slices; sum/batch per slice adds up to the full batch's mean.
         const loss = whole ? mean(per) : sliceLoss(per, batch);
         if (loss.requiresGrad) {
-          loss.backward();
+          // NOTE: a LossScaleOptimizer multiplies the loss by its scale (on the GPU); the logs keep the unscaled values.
+          (c.optimizer.scaleLoss?.(loss) ?? loss).backward();
           trained = true;
         }
         return [per, ...metricValues(c.metrics, ys, pred)];

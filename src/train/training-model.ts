@@ -25,6 +25,8 @@ export interface CompileArgs {
   optimizer: Optimizer | 'sgd' | 'adam' | 'adamw';
   loss: LossName | Loss;
   metrics?: (MetricName | Metric)[];
+  /** Wrap the optimizer in a LossScaleOptimizer when the model has mixed_float16 layers (default true, as Keras). */
+  autoScaleLoss?: boolean;
 }
 
 /** A compiled Functional model as fit, callbacks and checkpoints see it. */

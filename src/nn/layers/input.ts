@@ -23,7 +23,7 @@ export class InputLayer extends Layer {
   /** The symbolic tensor this layer produces. */
   readonly output: SymbolicTensor;
 
-  constructor(args: InputArgs & LayerArgs) {
+  constructor(args: InputArgs & Omit<LayerArgs, 'dtype'>) {
     super({ name: args.name, trainable: args.trainable });
     this.batchShape = [args.batchSize ?? null, ...args.shape];
     this.dtype = args.dtype ?? 'float32';

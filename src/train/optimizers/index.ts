@@ -3,13 +3,15 @@
 import { scheduleFromConfig, type Schedule, type ScheduleConfig } from '../schedules.js';
 import { Adam, type AdamOptions } from './adam.js';
 import { AdamW } from './adamw.js';
-import type { BaseOptimizer, OptimizerOptions } from './optimizer.js';
+import { LossScaleOptimizer } from './loss-scale.js';
+import type { BaseOptimizer, Optimizer, OptimizerOptions } from './optimizer.js';
 import { SGD, type SgdOptions } from './sgd.js';
 
 export * from './optimizer.js';
 export * from './sgd.js';
 export * from './adam.js';
 export * from './adamw.js';
+export * from './loss-scale.js';
 
 function learningRateOf(v: unknown): number | Schedule {
   if (typeof v === 'number') return v;
@@ -18,7 +20,15 @@ function learningRateOf(v: unknown): number | Schedule {
 }
 
 /** Rebuilds an optimizer from getConfig() output (slots and iterations come separately, via setState). */
-export function optimizerFromConfig(c: Record<string, unknown>): BaseOptimizer {
+export function optimizerFromConfig(c: Record<string, unknown>): BaseOptimizer | LossScaleOptimizer {
+  if (c['name'] === 'LossScaleOptimizer') {
+    const inner = c['innerOptimizer'];
+    if (!inner || typeof inner !== 'object') throw new Error('Graft optimizerFromConfig: LossScaleOptimizer needs an innerOptimizer config');
+    const num = (k: string) => (typeof c[k] === 'number' ? (c[k] as number) : undefined);
+    return new LossScaleOptimizer(optimizerFromConfig(inner as Record<string, unknown>) as Optimizer, {
+      initialScale: num('initialScale'), dynamicGrowthSteps: num('dynamicGrowthSteps'),
+    });
+  }
   const o: OptimizerOptions & AdamOptions & SgdOptions = { learningRate: learningRateOf(c['learningRate']) };
   for (const k of ['clipNorm', 'globalClipNorm', 'weightDecay', 'beta1', 'beta2', 'epsilon', 'momentum'] as const) {
     const v = c[k];
@@ -35,6 +45,6 @@ export function optimizerFromConfig(c: Record<string, unknown>): BaseOptimizer {
     case 'AdamW':
       return new AdamW(o);
     default:
-      throw new Error(`Graft optimizerFromConfig: unknown optimizer '${String(c['name'])}' (known: SGD, Adam, AdamW)`);
+      throw new Error(`Graft optimizerFromConfig: unknown optimizer '${String(c['name'])}' (known: SGD, Adam, AdamW, LossScaleOptimizer)`);
   }
 }

@@ -48,6 +48,11 @@ export interface Optimizer {
    * again on the current device. Optional: fit recovers from a device loss only with optimizers that have it.
    */
   forgetDeviceState?(): void;
+  /**
+   * The loss that training calls backward on (optional): LossScaleOptimizer multiplies it by its scale and divides
+   * the gradients again in applyGradients.
+   */
+  scaleLoss?(loss: Tensor): Tensor;
 }
 
 /** Options shared by every optimizer (Keras names in camelCase). */
