@@ -1,4 +1,5 @@
-// Pooling over NHWC tensors: global average pooling, 2-D max and average pooling, forward and backward.
+// Pooling over NHWC tensors: global average pooling, 2-D max and average pooling, forward and backward. Global
+// average pooling's reduction has variants (src/ops/pool-reduce.ts, the 'pool' family).
 
 import { defineKernel, grid, type Kernel } from '../gpu/kernel.js';
 import { Uniforms } from '../gpu/uniforms.js';
@@ -6,6 +7,7 @@ import { isGradEnabled } from '../tensor/engine.js';
 import { recordOp, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { checkFloat, checkRankIs } from './checks.js';
+import { gapReduce, gapUniforms, type GapParams } from './pool-reduce.js';
 
 const WG = 64;
 
@@ -80,20 +82,6 @@ export function poolGeometry(op: string, shape: readonly number[], options: Pool
   return { kh, kw, sh, sw, pt, pb, pl, pr, oh, ow };
 }
 
-interface GapParams {
-  n: number;
-  /** Rows per image (H*W). */
-  hw: number;
-  /** Lanes per row: C, or C/4 for the vec4 kernels (gap_finalize always gets C). */
-  c: number;
-  /** Rows per chunk and chunks per image of the first pass. */
-  r: number;
-  s: number;
-  /** Invocations. */
-  total: number;
-  scale: number;
-}
-
 interface PoolParams {
   shape: readonly number[];
   g: PoolGeometry;
@@ -104,7 +92,6 @@ interface PoolParams {
   op?: number;
 }
 
-const gapUniforms = (p: GapParams) => new Uniforms().u32(p.n, p.hw, p.c, p.r, p.s, p.total).f32(p.scale);
 const poolUniforms = (p: PoolParams) => {
   const [n, h, w, c] = p.shape as [number, number, number, number];
   return new Uniforms().u32(n, h, w, c / p.width, p.g.oh, p.g.ow, p.g.kh, p.g.kw, p.g.sh, p.g.sw, p.g.pt, p.g.pl, p.total);
@@ -124,12 +111,7 @@ function gapKernels(entry: string) {
   return { scalar: make(''), vec4: make('_v4') };
 }
 
-const gapPartial = gapKernels('gap_partial');
 const gapBackward = gapKernels('gap_backward');
-const gapFinalize = defineKernel<GapParams>({
-  name: 'gap_finalize', shader: 'pool', entryPoint: 'gap_finalize', inputs: 1, outputs: 1,
-  constants: () => ({ WG }), uniforms: gapUniforms, workgroups: groups,
-});
 
 /** A windowed-pooling kernel in its scalar and vec4 forms. */
 interface PoolKernels {
@@ -178,23 +160,11 @@ export function globalAvgPool(x: Tensor, options: GlobalPoolOptions = {}): Tenso
   const y = new Tensor(d, options.keepDims ? [n, 1, 1, c] : [n, c], 'float32');
   const width = c % 4 === 0 ? 4 : 1;
   const lanes = c / width;
-  const pick = (k: { scalar: Kernel<GapParams>; vec4: Kernel<GapParams> }) => (width === 4 ? k.vec4 : k.scalar);
-  // NOTE: one invocation per (n, c) would walk H*W rows serially; chunks of rows keep large maps parallel.
-  const target = Math.max(1, Math.min(Math.ceil(hw / 32), Math.ceil(32768 / Math.max(1, n * lanes))));
-  const r = Math.ceil(hw / target);
-  const s = Math.ceil(hw / r);
-  if (s === 1) {
-    d.run(pick(gapPartial), [x.buffer], [y.buffer], { n, hw, c: lanes, r, s, total: n * lanes, scale: 1 / hw });
-  } else {
-    const part = new Tensor(d, [n, s, c], 'float32');
-    d.run(pick(gapPartial), [x.buffer], [part.buffer], { n, hw, c: lanes, r, s, total: n * s * lanes, scale: 1 });
-    d.run(gapFinalize, [part.buffer], [y.buffer], { n, hw, c, r, s, total: n * c, scale: 1 / hw });
-    part.dispose();
-  }
+  const { r, s } = gapReduce(x, y, n, hw, c);
   return recordOp(y, [x], op, (g) => {
     const dx = new Tensor(d, x.shape, 'float32');
     const total = n * Math.ceil(hw / GAP_RB) * lanes;
-    d.run(pick(gapBackward), [g.buffer], [dx.buffer], { n, hw, c: lanes, r, s, total, scale: 1 / hw });
+    d.run(width === 4 ? gapBackward.vec4 : gapBackward.scalar, [g.buffer], [dx.buffer], { n, hw, c: lanes, r, s, total, scale: 1 / hw });
     return [dx];
   });
 }
