@@ -1,4 +1,4 @@
-// Every optimizer-update variant ('scalar', 'vec4'), forced in turn, against the float64 reference optimizer on
+// Every optimizer-update variant ('vec4', 'scalar'), forced in turn, against the float64 reference optimizer on
 // lengths that are and are not multiples of 4 (the vec4 variant's masked last vector), with clipping and decay;
 // the refusal on an adapter with smaller limits; and the tuning job (both variants pass its probe).
 
@@ -70,12 +70,12 @@ describe('optimizer variant selection', () => {
   });
 
   it('runs the forced variant and rejects unknown names', () => {
-    expect(optimizerVariant(device(), 'adam', 36)).toBe('scalar');
-    const restore = forceVariant('optimizer', 'vec4');
     expect(optimizerVariant(device(), 'adam', 37)).toBe('vec4');
+    const restore = forceVariant('optimizer', 'scalar');
+    expect(optimizerVariant(device(), 'adam', 37)).toBe('scalar');
     const inner = forceVariant('optimizer', 'f16');
     const p = g.zeros([4]);
-    expect(() => sgd().applyGradients([{ param: p, grad: p, name: 'p' }])).toThrow("Graft optimizer: unknown variant 'f16' (known: scalar, vec4)");
+    expect(() => sgd().applyGradients([{ param: p, grad: p, name: 'p' }])).toThrow("Graft optimizer: unknown variant 'f16' (known: vec4, scalar)");
     inner();
     restore();
     p.dispose();
