@@ -5,6 +5,8 @@ import * as g from '../src/index.js';
 import { capsOf, forceVariant } from '../src/gpu/variants.js';
 import { BATCHNORM_VARIANTS, batchNormVariant, batchNormVariantUnsupported } from '../src/ops/batchnorm-reduce.js';
 import { POOL_VARIANTS, poolVariant, poolVariantUnsupported } from '../src/ops/pool-reduce.js';
+import { poolGeometry } from '../src/ops/pool.js';
+import { tiledPoolUnsupported } from '../src/ops/pool-tiled.js';
 import { channelMomentsRef, normalizeRef } from '../src/reference/batchnorm.js';
 import { globalAvgPoolRef, maxPool2dRef } from '../src/reference/pool.js';
 import { ref } from '../src/reference/index.js';
@@ -242,12 +244,23 @@ const suite: Suite = async (ctx) => {
   }
   const tpx = tf?.tensor4d(pxs, ps as [number, number, number, number]);
   const outSize = ps[0]! * Math.ceil(ps[1]! / 2) * Math.ceil(ps[2]! / 2) * ps[3]!;
-  rows.push(await measure(ctx, peer, {
-    name: `max pool 3x3/2 same ${ps.join('x')}`,
-    bytes: (sizeOf(ps) + outSize) * 4,
-    graft: () => g.noGrad(() => g.maxPool2d(px, opts)),
-    peer: tf && (() => tf.maxPool(tpx!, 3, 2, 'same')),
-  }));
+  // NOTE: windowed pooling has a tiled form only under 'workgroup'; 'subgroup' runs the register kernels.
+  const tiledOk = tiledPoolUnsupported(capsOf(ctx.device), poolGeometry('maxPool2d', ps, opts), ps[3]!) === null;
+  for (const v of tiledOk ? ['register', 'workgroup'] : ['register']) {
+    // NOTE: both rows forced, so that their names stay true with GRAFT_TUNE=on; the peer beside the register row.
+    const force = v;
+    const one = [1, ...ps.slice(1)];
+    const head = pxs.slice(0, sizeOf(one));
+    const y = forced('pool', force, () => g.maxPool2d(g.tensor(head, one), opts))();
+    check(`maxPool2d [${v}]`, maxAbsDiff(await y.data(), maxPool2dRef(ref(head, one), opts).data), 0);
+    y.dispose();
+    rows.push(await measure(ctx, v === 'register' ? peer : null, {
+      name: `max pool 3x3/2 same ${ps.join('x')} [${v}]`,
+      bytes: (sizeOf(ps) + outSize) * 4,
+      graft: forced('pool', force, () => g.noGrad(() => g.maxPool2d(px, opts))),
+      peer: tf && (() => tf.maxPool(tpx!, 3, 2, 'same')),
+    }));
+  }
   // NOTE: the measured peak is an elementwise map (one read, one write) over the batch-norm tensor; the better of a
   // run before and one after the rows, since other work on the machine slows either.
   const peak = Math.max(peakBefore, (await measurePeak()).graft);

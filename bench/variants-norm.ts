@@ -5,7 +5,7 @@ import * as g from '../src/index.js';
 import { channelMomentsRef, normalizeRef } from '../src/reference/batchnorm.js';
 import { ref } from '../src/reference/index.js';
 import { RefOptimizer } from '../src/reference/optimizers.js';
-import { globalAvgPoolRef } from '../src/reference/pool.js';
+import { avgPool2dRef, globalAvgPoolRef, maxPool2dRef } from '../src/reference/pool.js';
 import { adam } from '../src/train/optimizers/index.js';
 
 const sizeOf = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
@@ -61,7 +61,7 @@ export async function probeBatchnorm(variant: string, quick: boolean): Promise<s
   return `${shapes.length} shapes within bound`;
 }
 
-/** Global average pooling forward on one-pass and chunked maps, scalar and vec4 lanes. */
+/** Global average pooling forward on one-pass and chunked maps, scalar and vec4 lanes; max/avg pooling 3x3/2. */
 export async function probePool(variant: string, quick: boolean): Promise<string> {
   const shapes = quick ? [[2, 7, 7, 5], [2, 56, 56, 24]] : [[2, 7, 7, 5], [2, 56, 56, 24], [8, 7, 7, 1280], [4, 112, 112, 6]];
   let seed = 200;
@@ -74,7 +74,18 @@ export async function probePool(variant: string, quick: boolean): Promise<string
     y.dispose();
     if (e > 0) fail('pool', variant, `[${s}]`, e);
   }
-  return `${shapes.length} shapes within bound`;
+  const o = { poolSize: 3, strides: 2, padding: 'same' } as const;
+  for (const s of quick ? [[1, 17, 17, 5]] : [[1, 17, 17, 5], [2, 56, 56, 64]]) {
+    const x = g.randomUniform(s, -1, 1, { seed: seed++ });
+    const xr = ref(Float64Array.from(await x.data()), s);
+    const [mx, av] = [g.maxPool2d(x, o), g.avgPool2d(x, o)];
+    let e = excess(await mx.data(), maxPool2dRef(xr, o).data, 0, 0);
+    if (e > 0) fail('pool', variant, `max pool [${s}]`, e);
+    e = excess(await av.data(), avgPool2dRef(xr, o).data, 1e-6, 1e-5);
+    if (e > 0) fail('pool', variant, `avg pool [${s}]`, e);
+    for (const t of [x, mx, av]) t.dispose();
+  }
+  return `${shapes.length} global and ${quick ? 1 : 2} windowed shapes within bound`;
 }
 
 /** Three Adam steps on lengths with and without a partial last vec4, against the float64 reference optimizer. */

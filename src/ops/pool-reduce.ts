@@ -15,7 +15,8 @@ export type PoolVariant = (typeof POOL_VARIANTS)[number];
 
 /**
  * The 'pool' family for `forceVariant('pool', name)` and the tuner. The variants differ in global average pooling's
- * reduction; its backward (a broadcast) and the windowed max/average pooling kernels are shared by all three.
+ * reduction and, for 'workgroup', in max/average pooling's forward (tiled, src/ops/pool-tiled.ts); the backward
+ * kernels are shared by all three.
  */
 export const poolFamily = registerFamily({ family: 'pool', names: POOL_VARIANTS, lowPrecision: [] });
 

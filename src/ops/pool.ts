@@ -1,13 +1,17 @@
-// Pooling over NHWC tensors: global average pooling, 2-D max and average pooling, forward and backward. Global
-// average pooling's reduction has variants (src/ops/pool-reduce.ts, the 'pool' family).
+// Pooling over NHWC tensors: global average pooling, 2-D max and average pooling, forward and backward. The 'pool'
+// family's variants: global average pooling's reduction (src/ops/pool-reduce.ts) and, for 'workgroup', the tiled
+// max/average forward (src/ops/pool-tiled.ts); the backward kernels are shared.
 
 import { defineKernel, grid, type Kernel } from '../gpu/kernel.js';
+import type { TuneJob } from '../gpu/tuner.js';
 import { Uniforms } from '../gpu/uniforms.js';
+import { forceVariant } from '../gpu/variants.js';
 import { isGradEnabled } from '../tensor/engine.js';
-import { recordOp, Tensor } from '../tensor/tensor.js';
+import { randomUniform, recordOp, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { checkFloat, checkRankIs } from './checks.js';
 import { gapReduce, gapUniforms, type GapParams } from './pool-reduce.js';
+import { runTiledPool, tiledPoolRunnable, windowBucket, windowedTiled } from './pool-tiled.js';
 
 const WG = 64;
 
@@ -142,6 +146,56 @@ function runPool(x: Tensor, k: PoolKernels, inputs: GPUBuffer[], outputs: GPUBuf
   x.device.run(width === 4 ? k.vec4 : k.scalar, inputs, outputs, p);
 }
 
+/** The forward of max (op 0, arg-max into `idx` when given) or average (op 1) pooling, with the chosen variant. */
+function poolForward(x: Tensor, g: PoolGeometry, op: number, y: Tensor, idx: Tensor | null): void {
+  if (windowedTiled(x, g, op, () => windowJob(x, g, op))) runTiledPool(x, g, op, y, idx);
+  else if (idx) runPool(x, maxArgKernel, [x.buffer], [y.buffer, idx.buffer], g, y.size, op);
+  else runPool(x, poolKernel, [x.buffer], [y.buffer], g, y.size, op);
+}
+
+/**
+ * A tuning job for one windowed bucket (windowBucket): a seeded input of x's shape; each candidate runs the forward
+ * without arg-max; a probe requires the candidate to match 'register' (max exactly, mean to 1e-6).
+ */
+function windowJob(x: Tensor, g: PoolGeometry, op: number): TuneJob {
+  // NOTE: explicit seeds, so tuning never advances the user's random stream.
+  const input = randomUniform(x.shape, -1, 1, { seed: 51, device: x.device });
+  const [n, , , c] = x.shape as [number, number, number, number];
+  const outs: Tensor[] = [];
+  const run = (v: string) => {
+    const y = new Tensor(x.device, [n, g.oh, g.ow, c], 'float32');
+    // NOTE: forced for this synchronous call only, so poolForward takes the candidate's path.
+    const restore = forceVariant('pool', v);
+    try {
+      poolForward(input, g, op, y, null);
+    } finally {
+      restore();
+    }
+    return y;
+  };
+  return {
+    candidates: ['register', ...(tiledPoolRunnable(x, g) ? ['workgroup'] : [])],
+    run: (v) => outs.push(run(v)),
+    probe: async (v) => {
+      const [a, b] = [run('register'), run(v)];
+      const [want, got] = [(await a.data()) as Float32Array, (await b.data()) as Float32Array];
+      a.dispose();
+      b.dispose();
+      for (let i = 0; i < want.length; i++) if (!(Math.abs(got[i]! - want[i]!) <= 1e-6)) return false;
+      return true;
+    },
+    dispose: () => {
+      for (const t of [input, ...outs]) t.dispose();
+      outs.length = 0;
+    },
+  };
+}
+
+/** The windowed-pooling tuning bucket of x with these options (tests and the bench name it). */
+export function poolWindowBucket(x: Tensor, options: Pool2dOptions, op: 'max' | 'avg'): string {
+  return windowBucket(x.shape, poolGeometry(op === 'max' ? 'maxPool2d' : 'avgPool2d', x.shape, options), op === 'max' ? 0 : 1);
+}
+
 /** Options of globalAvgPool. */
 export interface GlobalPoolOptions {
   /** Keep the spatial axes as size 1: [N,1,1,C] instead of [N,C]. Default false. */
@@ -186,12 +240,12 @@ export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   const d = x.device;
   const y = new Tensor(d, [n, g.oh, g.ow, c], 'float32');
   if (!(isGradEnabled() && x.requiresGrad)) {
-    runPool(x, poolKernel, [x.buffer], [y.buffer], g, y.size, 0);
+    poolForward(x, g, 0, y, null);
     return y;
   }
   // NOTE: the winner's window position is recorded so the backward needs no recomputation or atomics.
   const idx = new Tensor(d, y.shape, 'int32');
-  runPool(x, maxArgKernel, [x.buffer], [y.buffer, idx.buffer], g, y.size, 0);
+  poolForward(x, g, 0, y, idx);
   return recordOp(y, [x], op, (dy) => {
     const dx = new Tensor(d, x.shape, 'float32');
     runPool(x, maxBackward, [dy.buffer, idx.buffer], [dx.buffer], g, x.size);
@@ -210,7 +264,7 @@ export function avgPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   const [n, , , c] = x.shape as [number, number, number, number];
   const d = x.device;
   const y = new Tensor(d, [n, g.oh, g.ow, c], 'float32');
-  runPool(x, poolKernel, [x.buffer], [y.buffer], g, y.size, 1);
+  poolForward(x, g, 1, y, null);
   return recordOp(y, [x], op, (dy) => {
     const dx = new Tensor(d, x.shape, 'float32');
     runPool(x, avgBackward, [dy.buffer], [dx.buffer], g, x.size);
