@@ -35,7 +35,7 @@ function pickVariant(device: Device, kind: UpdateKind, n: number): OptimizerVari
     checkVariantName(optimizerFamily, forced);
     v = forced as OptimizerVariant;
   } else {
-    // NOTE: heuristic 'vec4': 1.2-1.7x the scalar kernel's GB/s on lavapipe for Adam and SGD-momentum (bench/optimizer.ts).
+    // NOTE: heuristic 'vec4': faster than 'scalar' in 7 of 8 same-run rows of bench/optimizer.ts on lavapipe (0.84-1.7x).
     v = tunedVariant(device, 'optimizer', optimizerBucket(kind, n), 'vec4', () => tuneJob(device, kind, n)) as OptimizerVariant;
   }
   const why = optimizerVariantUnsupported(capsOf(device), v);
