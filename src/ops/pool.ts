@@ -11,7 +11,7 @@ import { randomUniform, recordOp, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { checkFloat, checkRankIs } from './checks.js';
 import { gapReduce, gapUniforms, type GapParams } from './pool-reduce.js';
-import { runTiledPool, tiledPoolRunnable, windowBucket, windowedTiled } from './pool-tiled.js';
+import { runTiledPool, tiledPoolRunnable, windowedTiled } from './pool-tiled.js';
 
 const WG = 64;
 
@@ -189,11 +189,6 @@ function windowJob(x: Tensor, g: PoolGeometry, op: number): TuneJob {
       outs.length = 0;
     },
   };
-}
-
-/** The windowed-pooling tuning bucket of x with these options (tests and the bench name it). */
-export function poolWindowBucket(x: Tensor, options: Pool2dOptions, op: 'max' | 'avg'): string {
-  return windowBucket(x.shape, poolGeometry(op === 'max' ? 'maxPool2d' : 'avgPool2d', x.shape, options), op === 'max' ? 0 : 1);
 }
 
 /** Options of globalAvgPool. */
