@@ -2,6 +2,11 @@
 // Every Graft result is validated against the float64 oracle (and the peer against Graft) before timing.
 
 import * as g from '../src/index.js';
+import { capsOf, forceVariant } from '../src/gpu/variants.js';
+import { BATCHNORM_VARIANTS, batchNormVariant, batchNormVariantUnsupported } from '../src/ops/batchnorm-reduce.js';
+import { POOL_VARIANTS, poolVariant, poolVariantUnsupported } from '../src/ops/pool-reduce.js';
+import { poolGeometry } from '../src/ops/pool.js';
+import { tiledPoolUnsupported } from '../src/ops/pool-tiled.js';
 import { channelMomentsRef, normalizeRef } from '../src/reference/batchnorm.js';
 import { globalAvgPoolRef, maxPool2dRef } from '../src/reference/pool.js';
 import { ref } from '../src/reference/index.js';
@@ -90,6 +95,19 @@ async function measure(ctx: BenchContext, peer: TfPeer | null, c: Case): Promise
 
 const EPS = 1e-3;
 
+/** `fn` with `family` forced to `variant` for the call (per-variant rows); `null` leaves the choice alone. */
+function forced<T>(family: string, variant: string | null, fn: () => T): () => T {
+  return () => {
+    if (variant === null) return fn();
+    const restore = forceVariant(family, variant);
+    try {
+      return fn();
+    } finally {
+      restore();
+    }
+  };
+}
+
 const suite: Suite = async (ctx) => {
   const peer = await loadPeer(ctx.log);
   const tf = peer?.tf;
@@ -129,24 +147,37 @@ const suite: Suite = async (ctx) => {
   const measurePeak = () => measure(ctx, null, { name: 'peak (relu)', bytes: 2 * n * 4, graft: () => g.noGrad(() => g.relu(x)) });
   const peakBefore = (await measurePeak()).graft;
   const shape = bnShape.join('x');
-  rows.push(await measure(ctx, peer, {
-    name: `batchnorm train forward ${shape}`,
-    bytes: 3 * n * 4,
-    graft: () => g.noGrad(() => g.batchNormTrain(x, gamma, beta, EPS).y),
-    peer: tfTrain && (() => tfTrain(tx!, tgamma!, tbeta!)),
-  }));
-  rows.push(await measure(ctx, peer, {
-    name: `batchnorm train forward+backward ${shape}`,
-    // NOTE: forward 3n, backward 5n: (dy, x) for the channel sums, (dy, x) read and dx written for the input gradient.
-    bytes: 8 * n * 4,
-    graft: () => {
-      g.batchNormTrain(x, gamma, beta, EPS).y.backward(dy);
-      g.zeroGrad([x, gamma, beta]);
-    },
-    peer: tf && tfTrain && (() => {
-      tf.grads((a, ga, be) => tfTrain(a!, ga!, be!))([tx!, tgamma!, tbeta!], tdy);
-    }),
-  }));
+  // NOTE: one row per runnable reduction variant, the one that runs unforced first (with the peer); rows name it.
+  const bnChosen = batchNormVariant(ctx.device, n / c, c);
+  const bnVariants = [bnChosen, ...BATCHNORM_VARIANTS.filter((v) => v !== bnChosen && batchNormVariantUnsupported(capsOf(ctx.device), v) === null)];
+  for (const v of bnVariants) {
+    const force = v === bnChosen ? null : v;
+    {
+      const out = g.noGrad(forced('batchnorm', force, () => g.batchNormTrain(x, gamma, beta, EPS)));
+      const mom = channelMomentsRef(ref(xs, bnShape));
+      check(`batchNormTrain [${v}] mean`, maxAbsDiff(await out.mean.data(), mom.mean.data), 1e-4);
+      check(`batchNormTrain [${v}] variance`, maxAbsDiff(await out.variance.data(), mom.variance.data), 1e-3);
+      for (const t of [out.y, out.mean, out.variance]) t.dispose();
+    }
+    rows.push(await measure(ctx, force ? null : peer, {
+      name: `batchnorm train forward ${shape} [${v}]`,
+      bytes: 3 * n * 4,
+      graft: forced('batchnorm', force, () => g.noGrad(() => g.batchNormTrain(x, gamma, beta, EPS).y)),
+      peer: tfTrain && (() => tfTrain(tx!, tgamma!, tbeta!)),
+    }));
+    rows.push(await measure(ctx, force ? null : peer, {
+      name: `batchnorm train forward+backward ${shape} [${v}]`,
+      // NOTE: forward 3n, backward 5n: (dy, x) for the channel sums, (dy, x) read and dx written for the input gradient.
+      bytes: 8 * n * 4,
+      graft: forced('batchnorm', force, () => {
+        g.batchNormTrain(x, gamma, beta, EPS).y.backward(dy);
+        g.zeroGrad([x, gamma, beta]);
+      }),
+      peer: tf && tfTrain && (() => {
+        tf.grads((a, ga, be) => tfTrain(a!, ga!, be!))([tx!, tgamma!, tbeta!], tdy);
+      }),
+    }));
+  }
   const mm = g.randomUniform([c], -0.5, 0.5, { seed: 5 });
   const mv = g.randomUniform([c], 0.5, 2, { seed: 6 });
   const folded = g.noGrad(() => g.foldBatchNorm(mm, mv, gamma, beta, EPS));
@@ -181,12 +212,20 @@ const suite: Suite = async (ctx) => {
     check(`globalAvgPool ${s}`, maxAbsDiff(await y.data(), globalAvgPoolRef(ref(gxs, s)).data), 1e-5);
     y.dispose();
     const tgx = tf?.tensor(gxs, s);
-    rows.push(await measure(ctx, peer, {
-      name: `global avg pool ${s.join('x')}`,
-      bytes: sizeOf(s) * 4,
-      graft: () => g.globalAvgPool(gx),
-      peer: tf && (() => tf.mean(tgx!, [1, 2])),
-    }));
+    const chosen = poolVariant(ctx.device, s[0]!, s[1]! * s[2]!, s[3]!);
+    const variants = [chosen, ...POOL_VARIANTS.filter((v) => v !== chosen && poolVariantUnsupported(capsOf(ctx.device), v) === null)];
+    for (const v of variants) {
+      const force = v === chosen ? null : v;
+      const yv = forced('pool', force, () => g.globalAvgPool(gx))();
+      check(`globalAvgPool ${s} [${v}]`, maxAbsDiff(await yv.data(), globalAvgPoolRef(ref(gxs, s)).data), 1e-5);
+      yv.dispose();
+      rows.push(await measure(ctx, force ? null : peer, {
+        name: `global avg pool ${s.join('x')} [${v}]`,
+        bytes: sizeOf(s) * 4,
+        graft: forced('pool', force, () => g.globalAvgPool(gx)),
+        peer: tf && (() => tf.mean(tgx!, [1, 2])),
+      }));
+    }
     gx.dispose();
     tgx?.dispose();
   }
@@ -205,12 +244,23 @@ const suite: Suite = async (ctx) => {
   }
   const tpx = tf?.tensor4d(pxs, ps as [number, number, number, number]);
   const outSize = ps[0]! * Math.ceil(ps[1]! / 2) * Math.ceil(ps[2]! / 2) * ps[3]!;
-  rows.push(await measure(ctx, peer, {
-    name: `max pool 3x3/2 same ${ps.join('x')}`,
-    bytes: (sizeOf(ps) + outSize) * 4,
-    graft: () => g.noGrad(() => g.maxPool2d(px, opts)),
-    peer: tf && (() => tf.maxPool(tpx!, 3, 2, 'same')),
-  }));
+  // NOTE: windowed pooling has a tiled form only under 'workgroup'; 'subgroup' runs the register kernels.
+  const tiledOk = tiledPoolUnsupported(capsOf(ctx.device), poolGeometry('maxPool2d', ps, opts), ps[3]!) === null;
+  for (const v of tiledOk ? ['register', 'workgroup'] : ['register']) {
+    // NOTE: both rows forced, so that their names stay true with GRAFT_TUNE=on; the peer beside the register row.
+    const force = v;
+    const one = [1, ...ps.slice(1)];
+    const head = pxs.slice(0, sizeOf(one));
+    const y = forced('pool', force, () => g.maxPool2d(g.tensor(head, one), opts))();
+    check(`maxPool2d [${v}]`, maxAbsDiff(await y.data(), maxPool2dRef(ref(head, one), opts).data), 0);
+    y.dispose();
+    rows.push(await measure(ctx, v === 'register' ? peer : null, {
+      name: `max pool 3x3/2 same ${ps.join('x')} [${v}]`,
+      bytes: (sizeOf(ps) + outSize) * 4,
+      graft: forced('pool', force, () => g.noGrad(() => g.maxPool2d(px, opts))),
+      peer: tf && (() => tf.maxPool(tpx!, 3, 2, 'same')),
+    }));
+  }
   // NOTE: the measured peak is an elementwise map (one read, one write) over the batch-norm tensor; the better of a
   // run before and one after the rows, since other work on the machine slows either.
   const peak = Math.max(peakBefore, (await measurePeak()).graft);

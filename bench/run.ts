@@ -20,6 +20,7 @@ const suiteFiles: Record<string, string[]> = {
   browser: ['browser'],
   variants: ['variants'],
   mixed: ['mixed-precision'],
+  norm: ['norm-pool', 'optimizer'],
 };
 const suites: Record<string, () => Promise<Suite>> = Object.fromEntries(
   Object.entries(suiteFiles).map(([name, files]) => [

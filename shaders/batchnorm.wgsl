@@ -30,6 +30,8 @@
 // moving_update:         in: batch   out: moving (in place)   one invocation: one element,
 //                        moving = moving*momentum + batch*(1 - momentum). Dispatch: grid(ceil(C / WG)).
 // Linear group index everywhere: wid.x + wid.y * nwg.x.
+// bn_stats_partial and channel_grad_partial are the 'register' variant of the 'batchnorm' family; the 'workgroup' and
+// 'subgroup' variants write the same partials (shaders/batchnorm_workgroup_body.wgsl, batchnorm_subgroup_body.wgsl).
 // The per-element and partial kernels are written once in batchnorm_lanes.wgsl; batchnorm_v4.wgsl compiles the same
 // source over vec4 lanes (4 channels per invocation, C4 = C / 4 in place of C), used when C % 4 == 0.
 

@@ -10,6 +10,9 @@
 // (Keras' clip_by_norm when sq holds this gradient's sum of squares, clip_by_global_norm when it holds all of them).
 // wd_lr = weight_decay * lr (0 without decay). The CPU computes the step-dependent scalars (alpha, lr) per step.
 // One invocation: 4 consecutive elements. Dispatch: grid(ceil(n / (4 * WG))); linear group = wid.x + wid.y * nwg.x.
+// Variants ('optimizer' family, src/ops/optimizers.ts): 'scalar' (sgd, sgd_momentum, adam: four scalar loads per
+// slot) and 'vec4' (sgd_v4, sgd_momentum_v4, adam_v4: one vec4 load per slot; the last vec4 of a length that is not
+// a multiple of 4 writes back the old values past n, which are buffer padding). WG is the workgroup size.
 
 override WG: u32 = 64u;
 // CLIP 0: no clipping (sq is a dummy binding); 1: scale gradients by the factor derived from sq[0].
@@ -145,4 +148,70 @@ fn clip_scale(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
       p[i] = s * g[i];
     }
   }
+}
+
+// ---- vec4 forms: one invocation updates vec4 i (elements 4i .. 4i+3); same dispatch ----
+
+@group(0) @binding(0) var<storage, read> g4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> p4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> m4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> v4: array<vec4<f32>>;
+
+fn vec_index(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return (wid.x + wid.y * nwg.x) * WG + lid;
+}
+
+// Lanes of vec4 i that hold elements below n: the partial last vec4 keeps the padding past n unchanged.
+fn live_lanes(i: u32, n: u32) -> vec4<bool> {
+  return vec4<u32>(4u * i) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(n);
+}
+
+@compute @workgroup_size(WG)
+fn sgd_v4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+          @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = vec_index(lid, wid, nwg);
+  if (4u * i >= sgd_u.n) { return; }
+  let s = grad_scale(sgd_u.clip);
+  let old = p4[i];
+  let w = old - old * sgd_u.wd_lr;
+  p4[i] = select(old, w - sgd_u.lr * (s * g4[i]), live_lanes(i, sgd_u.n));
+}
+
+@compute @workgroup_size(WG)
+fn sgd_momentum_v4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+                   @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = vec_index(lid, wid, nwg);
+  if (4u * i >= mom_u.n) { return; }
+  let s = grad_scale(mom_u.clip);
+  let live = live_lanes(i, mom_u.n);
+  let old = p4[i];
+  let w = old - old * mom_u.wd_lr;
+  let step = -mom_u.lr * (s * g4[i]);
+  let m_old = m4[i];
+  let mi = mom_u.momentum * m_old + step;
+  m4[i] = select(m_old, mi, live);
+  if (NESTEROV == 1u) {
+    p4[i] = select(old, w + (mom_u.momentum * mi + step), live);
+  } else {
+    p4[i] = select(old, w + mi, live);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn adam_v4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = vec_index(lid, wid, nwg);
+  if (4u * i >= adam_u.n) { return; }
+  let s = grad_scale(adam_u.clip);
+  let live = live_lanes(i, adam_u.n);
+  let gi = s * g4[i];
+  let old = p4[i];
+  let w = old - old * adam_u.wd_lr;
+  let m_old = m4[i];
+  let v_old = v4[i];
+  let mi = m_old + (gi - m_old) * adam_u.one_minus_b1;
+  let vi = v_old + (gi * gi - v_old) * adam_u.one_minus_b2;
+  m4[i] = select(m_old, mi, live);
+  v4[i] = select(v_old, vi, live);
+  p4[i] = select(old, w - adam_u.alpha * mi / (sqrt(vi) + adam_u.eps), live);
 }

@@ -21,6 +21,8 @@
 // pool2d_v4, max_pool_argmax_v4, max_pool_backward_v4, avg_pool_backward_v4: the same with 4 channels per invocation
 // (C % 4 == 0), at the end of the file.
 // Linear group index everywhere: wid.x + wid.y * nwg.x.
+// These are the 'register' variant of the 'pool' family; gap_partial's 'workgroup' and 'subgroup' forms are in
+// shaders/pool_workgroup_body.wgsl and pool_subgroup_body.wgsl, the tiled pool2d / max_pool_argmax in pool_tiled_body.wgsl.
 
 override WG: u32 = 64u;
 override OP: u32 = 0u;

@@ -1,11 +1,13 @@
 // Batch normalization (training and inference), its fold into a per-channel affine, and that fused affine op.
-// The last axis is the channel axis (NHWC, or [N, C]); statistics run over every other axis.
+// The last axis is the channel axis (NHWC, or [N, C]); statistics run over every other axis. The per-channel
+// reductions' first stage has variants (src/ops/batchnorm-reduce.ts); inference mode and the per-element kernels do not.
 
 import type { Device } from '../gpu/device.js';
 import { defineKernel, grid, type Kernel } from '../gpu/kernel.js';
 import { Uniforms } from '../gpu/uniforms.js';
 import { recordOp, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
+import { gradPartials, statsPartials, type ChunkPlan } from './batchnorm-reduce.js';
 import { checkFloat } from './checks.js';
 import { ACTIVATION_CODE, type ConvActivation } from './conv-geometry.js';
 
@@ -14,26 +16,6 @@ const WG = 64;
 /** Activations that scaleShift can fuse (the conv epilogue's set); codes from src/ops/activation.ts. */
 export type ChannelActivation = ConvActivation;
 const ACT: Record<ChannelActivation, number> = ACTIVATION_CODE;
-
-/** How a per-channel reduction over M rows is split: S chunks of R rows. */
-interface ChunkPlan {
-  /** Rows reduced (product of all axes but the channel axis). */
-  m: number;
-  /** Channels. */
-  c: number;
-  /** Rows per chunk. */
-  r: number;
-  /** Chunks. */
-  s: number;
-}
-
-/** Splits M rows into chunks so that about 32k invocations (of 1 or 4 channels) share the first stage; >= 32 rows each. */
-function planChunks(m: number, c: number): ChunkPlan {
-  const lanes = c % 4 === 0 ? c / 4 : c;
-  const target = Math.max(1, Math.min(Math.ceil(m / 32), Math.ceil(32768 / Math.max(1, lanes))));
-  const r = Math.max(1, Math.ceil(m / target));
-  return { m, c, r, s: Math.max(1, Math.ceil(m / r)) };
-}
 
 const chunkUniforms = (p: ChunkPlan) => new Uniforms().u32(p.m, p.c, p.r, p.s);
 const channelGroups = (p: { c: number }) => grid(Math.ceil(p.c / WG));
@@ -87,27 +69,12 @@ interface ChannelParams {
 }
 const channelUniforms = (p: ChannelParams) => new Uniforms().u32(p.c, p.s).f32(p.eps, p.momentum);
 
-/** A partial-reduction kernel in its scalar and vec4 forms; both write partials laid out [2, S, C]. */
-function partialKernels<P extends ChunkPlan>(entry: string, inputs: number, constants: (p: P) => Record<string, number>) {
-  const make = (shader: string, width: number) =>
-    defineKernel<P>({
-      name: `${shader}:${entry}`, shader, entryPoint: entry, inputs, outputs: 1, constants,
-      uniforms: (p) => new Uniforms().u32(p.m, p.c / width, p.r, p.s),
-      workgroups: (p) => grid(Math.ceil((p.s * p.c) / width / WG)),
-    });
-  return { scalar: make('batchnorm', 1), vec4: make('batchnorm_v4', 4) };
-}
-
-const statsPartial = partialKernels<ChunkPlan>('bn_stats_partial', 1, () => ({ WG }));
-
 const statsFinalize = defineKernel<ChunkPlan>({
   name: 'bn_stats_finalize', shader: 'batchnorm', entryPoint: 'bn_stats_finalize', inputs: 1, outputs: 4,
   constants: () => ({ WG }), uniforms: chunkUniforms, workgroups: channelGroups,
 });
 
 const applyKernel = elemKernels('bn_apply', 5, (p) => ({ WG, HAS_GAMMA: p.hasGamma ? 1 : 0, HAS_BETA: p.hasBeta ? 1 : 0 }));
-
-const gradPartial = partialKernels<ChunkPlan & { mode: number; act: number }>('channel_grad_partial', 4, (p) => ({ WG, MODE: p.mode, ACT: p.act }));
 
 const gradFinalize = defineKernel<ChannelParams>({
   name: 'channel_grad_finalize', shader: 'batchnorm', entryPoint: 'channel_grad_finalize', inputs: 2, outputs: 2,
@@ -163,10 +130,8 @@ function channelGradSums(
   dy: Tensor, x: Tensor, p0: Tensor, p1: Tensor, mode: number, act: number, scaleBy: Tensor | null, eps: number,
 ): [Tensor, Tensor] {
   const c = x.shape[x.rank - 1]!;
-  const plan = planChunks(x.size / c, c);
   const d = x.device;
-  const part = new Tensor(d, [2, plan.s, c], 'float32');
-  d.run(c % 4 === 0 ? gradPartial.vec4 : gradPartial.scalar, [dy.buffer, x.buffer, p0.buffer, p1.buffer], [part.buffer], { ...plan, mode, act });
+  const { part, plan } = gradPartials(dy, x, p0, p1, mode, act);
   const sa = new Tensor(d, [c], 'float32');
   const sb = new Tensor(d, [c], 'float32');
   d.run(gradFinalize, [part.buffer, (scaleBy ?? p0).buffer], [sa.buffer, sb.buffer], {
@@ -198,9 +163,7 @@ export function batchNormTrain(x: Tensor, gamma: Tensor | null, beta: Tensor | n
   checkChannelParam(op, x, c, beta, 'beta');
   const m = checkRows(op, x, c);
   const d = x.device;
-  const plan = planChunks(m, c);
-  const part = new Tensor(d, [2, plan.s, c], 'float32');
-  d.run(c % 4 === 0 ? statsPartial.vec4 : statsPartial.scalar, [x.buffer], [part.buffer], plan);
+  const { part, plan } = statsPartials(x, m, c);
   const mean = new Tensor(d, [c], 'float32');
   const variance = new Tensor(d, [c], 'float32');
   // NOTE: the finalize pass writes the statistics twice so that the backward owns a copy the caller cannot dispose.

@@ -1,12 +1,59 @@
 // The fused optimizer kernels (shaders/optimizers.wgsl): one dispatch updates a parameter and its slots in place.
 // The Optimizer classes in src/train/optimizers/ own state, config and schedules and call these.
 
-import { defineKernel, grid } from '../gpu/kernel.js';
+import type { Device } from '../gpu/device.js';
+import { defineKernel, grid, type Kernel } from '../gpu/kernel.js';
+import { tunedVariant, type TuneJob } from '../gpu/tuner.js';
 import { Uniforms } from '../gpu/uniforms.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { capsOf, checkVariantName, type AdapterCaps, forcedVariant, forceVariant, registerFamily, unsupportedReason } from '../gpu/variants.js';
+import { randomUniform, Tensor } from '../tensor/tensor.js';
 
+/** Workgroup size of every optimizer kernel (the WG override), checked against the adapter's limits. */
 const WG = 64;
 const groupsFor = (n: number) => grid(Math.ceil(n / (WG * 4)));
+
+/** The optimizer-update variants, the heuristic default first: one vec4 load per slot, or four scalar loads. */
+export const OPTIMIZER_VARIANTS = ['vec4', 'scalar'] as const;
+export type OptimizerVariant = (typeof OPTIMIZER_VARIANTS)[number];
+
+/** The 'optimizer' family for `forceVariant('optimizer', name)` and the tuner; both variants are float32. */
+export const optimizerFamily = registerFamily({ family: 'optimizer', names: OPTIMIZER_VARIANTS, lowPrecision: [] });
+
+/** The refusal for an adapter with `caps` that cannot run `variant` (its WG x 1 workgroups), or null when it can. */
+export function optimizerVariantUnsupported(caps: AdapterCaps, variant: OptimizerVariant): string | null {
+  const why = unsupportedReason(caps, { workgroup: [WG, 1] });
+  return why && `Graft optimizer: variant '${variant}' cannot run on this adapter: ${why}`;
+}
+
+type UpdateKind = 'adam' | 'sgd' | 'sgd_momentum';
+
+/** The variant an update of `n` elements runs: forced (tests), tuned (GRAFT_TUNE=on) or the heuristic. */
+function pickVariant(device: Device, kind: UpdateKind, n: number): OptimizerVariant {
+  const forced = forcedVariant('optimizer');
+  let v: OptimizerVariant;
+  if (forced !== undefined) {
+    checkVariantName(optimizerFamily, forced);
+    v = forced as OptimizerVariant;
+  } else {
+    // NOTE: heuristic 'vec4': faster than 'scalar' in 7 of 8 same-run rows of bench/optimizer.ts on lavapipe (0.84-1.7x).
+    v = tunedVariant(device, 'optimizer', optimizerBucket(kind, n), 'vec4', () => tuneJob(device, kind, n)) as OptimizerVariant;
+  }
+  const why = optimizerVariantUnsupported(capsOf(device), v);
+  if (why) throw new Error(why);
+  return v;
+}
+
+const log2up = (v: number) => (v <= 1 ? 0 : Math.ceil(Math.log2(v)));
+
+/** The shape class the tuner keys on: the update rule, log2 of the length and whether it is a multiple of 4. */
+export function optimizerBucket(kind: UpdateKind, n: number): string {
+  return `${kind}n${log2up(n)}a${n % 4 === 0 ? 1 : 0}`;
+}
+
+/** The variant an Adam or SGD update of `n` elements would run now (the bench prints it). */
+export function optimizerVariant(device: Device, kind: UpdateKind, n: number): OptimizerVariant {
+  return pickVariant(device, kind, n);
+}
 
 /** Global-norm clipping inside an update: the scalar sum of squares of all gradients and the clip norm. */
 export interface UpdateClip {
@@ -27,12 +74,15 @@ interface AdamParams {
   clipOn: boolean;
 }
 
-const adamKernel = defineKernel<AdamParams>({
-  name: 'adam', shader: 'optimizers', entryPoint: 'adam', inputs: 2, outputs: 3,
-  constants: (p) => ({ WG, CLIP: p.clipOn ? 1 : 0 }),
-  uniforms: (p) => new Uniforms().u32(p.n).f32(p.wdLr, p.clip, p.alpha, p.oneMinusB1, p.oneMinusB2, p.eps),
-  workgroups: (p) => groupsFor(p.n),
-});
+const adamKernel = (entryPoint: string): Kernel<AdamParams> =>
+  defineKernel<AdamParams>({
+    name: entryPoint, shader: 'optimizers', entryPoint, inputs: 2, outputs: 3,
+    constants: (p) => ({ WG, CLIP: p.clipOn ? 1 : 0 }),
+    uniforms: (p) => new Uniforms().u32(p.n).f32(p.wdLr, p.clip, p.alpha, p.oneMinusB1, p.oneMinusB2, p.eps),
+    workgroups: (p) => groupsFor(p.n),
+  });
+
+const adamKernels: Record<OptimizerVariant, Kernel<AdamParams>> = { scalar: adamKernel('adam'), vec4: adamKernel('adam_v4') };
 
 /** Scalars of one Adam update (Keras 3 rule). */
 export interface AdamUpdate {
@@ -49,7 +99,8 @@ export interface AdamUpdate {
 export function adamUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, clip: UpdateClip, u: AdamUpdate): void {
   // NOTE: without clipping the sum-of-squares binding is unused; the gradient stands in for it.
   const sq = (clip.sumSq ?? grad).buffer;
-  param.device.run(adamKernel, [grad.buffer, sq], [param.buffer, m.buffer, v.buffer], {
+  const k = adamKernels[pickVariant(param.device, 'adam', param.size)];
+  param.device.run(k, [grad.buffer, sq], [param.buffer, m.buffer, v.buffer], {
     n: param.size, wdLr: u.wdLr, clip: clip.clip, alpha: u.alpha,
     oneMinusB1: 1 - u.beta1, oneMinusB2: 1 - u.beta2, eps: u.epsilon, clipOn: clip.sumSq !== null,
   });
@@ -67,19 +118,27 @@ interface SgdParams {
 
 const sgdUniforms = (p: SgdParams) => new Uniforms().u32(p.n).f32(p.lr, p.wdLr, p.clip, p.momentum);
 
-const sgdKernel = defineKernel<SgdParams>({
-  name: 'sgd', shader: 'optimizers', entryPoint: 'sgd', inputs: 2, outputs: 1,
-  constants: (p) => ({ WG, CLIP: p.clipOn ? 1 : 0 }),
-  uniforms: sgdUniforms,
-  workgroups: (p) => groupsFor(p.n),
-});
+const sgdKernel = (entryPoint: string): Kernel<SgdParams> =>
+  defineKernel<SgdParams>({
+    name: entryPoint, shader: 'optimizers', entryPoint, inputs: 2, outputs: 1,
+    constants: (p) => ({ WG, CLIP: p.clipOn ? 1 : 0 }),
+    uniforms: sgdUniforms,
+    workgroups: (p) => groupsFor(p.n),
+  });
 
-const sgdMomentumKernel = defineKernel<SgdParams>({
-  name: 'sgd_momentum', shader: 'optimizers', entryPoint: 'sgd_momentum', inputs: 2, outputs: 2,
-  constants: (p) => ({ WG, CLIP: p.clipOn ? 1 : 0, NESTEROV: p.nesterov ? 1 : 0 }),
-  uniforms: sgdUniforms,
-  workgroups: (p) => groupsFor(p.n),
-});
+const sgdMomentumKernel = (entryPoint: string): Kernel<SgdParams> =>
+  defineKernel<SgdParams>({
+    name: entryPoint, shader: 'optimizers', entryPoint, inputs: 2, outputs: 2,
+    constants: (p) => ({ WG, CLIP: p.clipOn ? 1 : 0, NESTEROV: p.nesterov ? 1 : 0 }),
+    uniforms: sgdUniforms,
+    workgroups: (p) => groupsFor(p.n),
+  });
+
+const sgdKernels: Record<OptimizerVariant, Kernel<SgdParams>> = { scalar: sgdKernel('sgd'), vec4: sgdKernel('sgd_v4') };
+const sgdMomentumKernels: Record<OptimizerVariant, Kernel<SgdParams>> = {
+  scalar: sgdMomentumKernel('sgd_momentum'),
+  vec4: sgdMomentumKernel('sgd_momentum_v4'),
+};
 
 /** Scalars of one SGD update (Keras 3 rule). */
 export interface SgdUpdate {
@@ -99,10 +158,11 @@ export function sgdUpdate(param: Tensor, grad: Tensor, velocity: Tensor | null, 
   };
   // NOTE: without clipping the sum-of-squares binding is unused; the gradient stands in for it.
   const sq = (clip.sumSq ?? grad).buffer;
-  if (u.momentum === 0) param.device.run(sgdKernel, [grad.buffer, sq], [param.buffer], params);
+  if (u.momentum === 0) param.device.run(sgdKernels[pickVariant(param.device, 'sgd', param.size)], [grad.buffer, sq], [param.buffer], params);
   else {
     if (!velocity) throw new Error(`Graft sgdUpdate: momentum ${u.momentum} needs a velocity slot`);
-    param.device.run(sgdMomentumKernel, [grad.buffer, sq], [param.buffer, velocity.buffer], params);
+    const k = sgdMomentumKernels[pickVariant(param.device, 'sgd_momentum', param.size)];
+    param.device.run(k, [grad.buffer, sq], [param.buffer, velocity.buffer], params);
   }
 }
 
@@ -113,3 +173,45 @@ export const clipScaleKernel = defineKernel<{ n: number; clip: number }>({
   uniforms: (p) => new Uniforms().u32(p.n).f32(p.clip),
   workgroups: (p) => groupsFor(p.n),
 });
+
+/**
+ * A tuning job for one bucket: seeded parameter, gradient and slots of `n` elements (updated in place by the timed
+ * runs); a probe runs the scalar and the candidate variant from the same fresh state and compares every slot.
+ */
+function tuneJob(device: Device, kind: UpdateKind, n: number): TuneJob {
+  // NOTE: explicit seeds, so tuning never advances the user's random stream.
+  const fresh = (seed: number, lo = -1) => randomUniform([n], lo, 1, { seed, device });
+  const state = [fresh(11), fresh(12), fresh(13), fresh(14, 0)];
+  const noClip: UpdateClip = { sumSq: null, clip: 0 };
+  const step = (v: OptimizerVariant, [p, gr, m, vv]: Tensor[]) => {
+    // NOTE: candidates run through the public update functions, forced for this synchronous call only.
+    const restore = forceVariant('optimizer', v);
+    try {
+      if (kind === 'adam') adamUpdate(p!, gr!, m!, vv!, noClip, { alpha: 1e-3, wdLr: 1e-4, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 });
+      else sgdUpdate(p!, gr!, kind === 'sgd' ? null : m!, noClip, { lr: 1e-2, wdLr: 1e-4, momentum: kind === 'sgd' ? 0 : 0.9, nesterov: false });
+    } finally {
+      restore();
+    }
+  };
+  return {
+    candidates: OPTIMIZER_VARIANTS.filter((v) => optimizerVariantUnsupported(capsOf(device), v) === null),
+    run: (v) => step(v as OptimizerVariant, state),
+    probe: async (v) => {
+      const a = [fresh(21), fresh(22), fresh(23), fresh(24, 0)];
+      const b = [fresh(21), fresh(22), fresh(23), fresh(24, 0)];
+      step('scalar', a);
+      step(v as OptimizerVariant, b);
+      let ok = true;
+      for (const k of [0, 2, 3]) {
+        const [w, got] = [(await a[k]!.data()) as Float32Array, (await b[k]!.data()) as Float32Array];
+        // NOTE: the same float32 operations in the same order: only contraction (fma) may differ, by an ulp or two.
+        for (let i = 0; i < n; i++) if (!(Math.abs(got[i]! - w[i]!) <= 1e-6 * (1 + Math.abs(w[i]!)))) ok = false;
+      }
+      for (const t of [...a, ...b]) t.dispose();
+      return ok;
+    },
+    dispose: () => {
+      for (const t of state) t.dispose();
+    },
+  };
+}

@@ -1,11 +1,17 @@
-// Pooling over NHWC tensors: global average pooling, 2-D max and average pooling, forward and backward.
+// Pooling over NHWC tensors: global average pooling, 2-D max and average pooling, forward and backward. The 'pool'
+// family's variants: global average pooling's reduction (src/ops/pool-reduce.ts) and, for 'workgroup', the tiled
+// max/average forward (src/ops/pool-tiled.ts); the backward kernels are shared.
 
 import { defineKernel, grid, type Kernel } from '../gpu/kernel.js';
+import type { TuneJob } from '../gpu/tuner.js';
 import { Uniforms } from '../gpu/uniforms.js';
+import { forceVariant } from '../gpu/variants.js';
 import { isGradEnabled } from '../tensor/engine.js';
-import { recordOp, Tensor } from '../tensor/tensor.js';
+import { randomUniform, recordOp, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { checkFloat, checkRankIs } from './checks.js';
+import { gapReduce, gapUniforms, type GapParams } from './pool-reduce.js';
+import { runTiledPool, tiledPoolRunnable, windowedTiled } from './pool-tiled.js';
 
 const WG = 64;
 
@@ -80,20 +86,6 @@ export function poolGeometry(op: string, shape: readonly number[], options: Pool
   return { kh, kw, sh, sw, pt, pb, pl, pr, oh, ow };
 }
 
-interface GapParams {
-  n: number;
-  /** Rows per image (H*W). */
-  hw: number;
-  /** Lanes per row: C, or C/4 for the vec4 kernels (gap_finalize always gets C). */
-  c: number;
-  /** Rows per chunk and chunks per image of the first pass. */
-  r: number;
-  s: number;
-  /** Invocations. */
-  total: number;
-  scale: number;
-}
-
 interface PoolParams {
   shape: readonly number[];
   g: PoolGeometry;
@@ -104,7 +96,6 @@ interface PoolParams {
   op?: number;
 }
 
-const gapUniforms = (p: GapParams) => new Uniforms().u32(p.n, p.hw, p.c, p.r, p.s, p.total).f32(p.scale);
 const poolUniforms = (p: PoolParams) => {
   const [n, h, w, c] = p.shape as [number, number, number, number];
   return new Uniforms().u32(n, h, w, c / p.width, p.g.oh, p.g.ow, p.g.kh, p.g.kw, p.g.sh, p.g.sw, p.g.pt, p.g.pl, p.total);
@@ -124,12 +115,7 @@ function gapKernels(entry: string) {
   return { scalar: make(''), vec4: make('_v4') };
 }
 
-const gapPartial = gapKernels('gap_partial');
 const gapBackward = gapKernels('gap_backward');
-const gapFinalize = defineKernel<GapParams>({
-  name: 'gap_finalize', shader: 'pool', entryPoint: 'gap_finalize', inputs: 1, outputs: 1,
-  constants: () => ({ WG }), uniforms: gapUniforms, workgroups: groups,
-});
 
 /** A windowed-pooling kernel in its scalar and vec4 forms. */
 interface PoolKernels {
@@ -160,6 +146,51 @@ function runPool(x: Tensor, k: PoolKernels, inputs: GPUBuffer[], outputs: GPUBuf
   x.device.run(width === 4 ? k.vec4 : k.scalar, inputs, outputs, p);
 }
 
+/** The forward of max (op 0, arg-max into `idx` when given) or average (op 1) pooling, with the chosen variant. */
+function poolForward(x: Tensor, g: PoolGeometry, op: number, y: Tensor, idx: Tensor | null): void {
+  if (windowedTiled(x, g, op, () => windowJob(x, g, op))) runTiledPool(x, g, op, y, idx);
+  else if (idx) runPool(x, maxArgKernel, [x.buffer], [y.buffer, idx.buffer], g, y.size, op);
+  else runPool(x, poolKernel, [x.buffer], [y.buffer], g, y.size, op);
+}
+
+/**
+ * A tuning job for one windowed bucket (windowBucket): a seeded input of x's shape; each candidate runs the forward
+ * without arg-max; a probe requires the candidate to match 'register' (max exactly, mean to 1e-6).
+ */
+function windowJob(x: Tensor, g: PoolGeometry, op: number): TuneJob {
+  // NOTE: explicit seeds, so tuning never advances the user's random stream.
+  const input = randomUniform(x.shape, -1, 1, { seed: 51, device: x.device });
+  const [n, , , c] = x.shape as [number, number, number, number];
+  const outs: Tensor[] = [];
+  const run = (v: string) => {
+    const y = new Tensor(x.device, [n, g.oh, g.ow, c], 'float32');
+    // NOTE: forced for this synchronous call only, so poolForward takes the candidate's path.
+    const restore = forceVariant('pool', v);
+    try {
+      poolForward(input, g, op, y, null);
+    } finally {
+      restore();
+    }
+    return y;
+  };
+  return {
+    candidates: ['register', ...(tiledPoolRunnable(x, g) ? ['workgroup'] : [])],
+    run: (v) => outs.push(run(v)),
+    probe: async (v) => {
+      const [a, b] = [run('register'), run(v)];
+      const [want, got] = [(await a.data()) as Float32Array, (await b.data()) as Float32Array];
+      a.dispose();
+      b.dispose();
+      for (let i = 0; i < want.length; i++) if (!(Math.abs(got[i]! - want[i]!) <= 1e-6)) return false;
+      return true;
+    },
+    dispose: () => {
+      for (const t of [input, ...outs]) t.dispose();
+      outs.length = 0;
+    },
+  };
+}
+
 /** Options of globalAvgPool. */
 export interface GlobalPoolOptions {
   /** Keep the spatial axes as size 1: [N,1,1,C] instead of [N,C]. Default false. */
@@ -178,23 +209,11 @@ export function globalAvgPool(x: Tensor, options: GlobalPoolOptions = {}): Tenso
   const y = new Tensor(d, options.keepDims ? [n, 1, 1, c] : [n, c], 'float32');
   const width = c % 4 === 0 ? 4 : 1;
   const lanes = c / width;
-  const pick = (k: { scalar: Kernel<GapParams>; vec4: Kernel<GapParams> }) => (width === 4 ? k.vec4 : k.scalar);
-  // NOTE: one invocation per (n, c) would walk H*W rows serially; chunks of rows keep large maps parallel.
-  const target = Math.max(1, Math.min(Math.ceil(hw / 32), Math.ceil(32768 / Math.max(1, n * lanes))));
-  const r = Math.ceil(hw / target);
-  const s = Math.ceil(hw / r);
-  if (s === 1) {
-    d.run(pick(gapPartial), [x.buffer], [y.buffer], { n, hw, c: lanes, r, s, total: n * lanes, scale: 1 / hw });
-  } else {
-    const part = new Tensor(d, [n, s, c], 'float32');
-    d.run(pick(gapPartial), [x.buffer], [part.buffer], { n, hw, c: lanes, r, s, total: n * s * lanes, scale: 1 });
-    d.run(gapFinalize, [part.buffer], [y.buffer], { n, hw, c, r, s, total: n * c, scale: 1 / hw });
-    part.dispose();
-  }
+  const { r, s } = gapReduce(x, y, n, hw, c);
   return recordOp(y, [x], op, (g) => {
     const dx = new Tensor(d, x.shape, 'float32');
     const total = n * Math.ceil(hw / GAP_RB) * lanes;
-    d.run(pick(gapBackward), [g.buffer], [dx.buffer], { n, hw, c: lanes, r, s, total, scale: 1 / hw });
+    d.run(width === 4 ? gapBackward.vec4 : gapBackward.scalar, [g.buffer], [dx.buffer], { n, hw, c: lanes, r, s, total, scale: 1 / hw });
     return [dx];
   });
 }
@@ -216,12 +235,12 @@ export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   const d = x.device;
   const y = new Tensor(d, [n, g.oh, g.ow, c], 'float32');
   if (!(isGradEnabled() && x.requiresGrad)) {
-    runPool(x, poolKernel, [x.buffer], [y.buffer], g, y.size, 0);
+    poolForward(x, g, 0, y, null);
     return y;
   }
   // NOTE: the winner's window position is recorded so the backward needs no recomputation or atomics.
   const idx = new Tensor(d, y.shape, 'int32');
-  runPool(x, maxArgKernel, [x.buffer], [y.buffer, idx.buffer], g, y.size, 0);
+  poolForward(x, g, 0, y, idx);
   return recordOp(y, [x], op, (dy) => {
     const dx = new Tensor(d, x.shape, 'float32');
     runPool(x, maxBackward, [dy.buffer, idx.buffer], [dx.buffer], g, x.size);
@@ -240,7 +259,7 @@ export function avgPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   const [n, , , c] = x.shape as [number, number, number, number];
   const d = x.device;
   const y = new Tensor(d, [n, g.oh, g.ow, c], 'float32');
-  runPool(x, poolKernel, [x.buffer], [y.buffer], g, y.size, 1);
+  poolForward(x, g, 1, y, null);
   return recordOp(y, [x], op, (dy) => {
     const dx = new Tensor(d, x.shape, 'float32');
     runPool(x, avgBackward, [dy.buffer], [dx.buffer], g, x.size);

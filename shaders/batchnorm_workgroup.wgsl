@@ -1,0 +1,10 @@
+// The 'workgroup' variant of batch norm's per-channel reductions, one channel per invocation lane (f32).
+// Kernels, bindings and dispatch: shaders/batchnorm_workgroup_body.wgsl.
+
+alias lane_t = f32;
+
+fn act_grad_l(z: f32) -> f32 {
+  return act_grad(z);
+}
+
+//! include batchnorm_workgroup_body
