@@ -3,10 +3,11 @@
 // fallbacks to the register kernels: which kernel each variant picks, and bitwise-equal results where it falls back.
 
 import { describe, expect, it } from 'vitest';
+import { configureTuner, resetTuner, tunerIdle, tunerRecords } from '../src/gpu/tuner.js';
 import * as g from '../src/index.js';
 import { capsOf, forceVariant, unsupportedReason, withComputePrecision, withVariant } from '../src/gpu/variants.js';
 import { convGeometry } from '../src/ops/conv-geometry.js';
-import { DEPTHWISE_VARIANTS, depthwiseKernelKind, depthwiseVariant, type DepthwiseVariant } from '../src/ops/depthwise-conv2d.js';
+import { DEPTHWISE_VARIANTS, depthwiseBucket, depthwiseKernelKind, depthwiseVariant, type DepthwiseVariant } from '../src/ops/depthwise-conv2d.js';
 import { depthwiseTile } from '../src/ops/depthwise-kernels.js';
 import { depthwiseConv2dRef, ref, type RefTensor } from '../src/reference/index.js';
 import { cases, gpuOpts, label, outChannels, realistic, refOpts, size, tiny, type Case } from './helpers/depthwise-cases.js';
@@ -186,6 +187,35 @@ describe('depthwise variant selection', () => {
         expect(t.th * t.tw * t.cg * 16, `${stage} ${bytes}`).toBeLessThanOrEqual(bytes);
         expect(t.cg * t.ph * t.pw).toBeLessThanOrEqual(inv);
       }
+    }
+  });
+
+  it('tunes per stage and bucket: every float32 candidate passes its probe against register, f16 is never a candidate', async () => {
+    const c: Case = { x: [1, 7, 7, 8], f: [3, 3, 8, 1], padding: 'same' };
+    const geo = geoOf(c);
+    const store = { data: {} as Record<string, string>, load: async () => ({}), save: async (d: Record<string, string>) => void (store.data = d) };
+    configureTuner({ mode: 'on', store, budgetMs: 5 });
+    try {
+      const x = g.randomUniform(c.x, -1, 1, { seed: 3, requiresGrad: true });
+      const f = g.randomUniform(c.f, -1, 1, { seed: 4, requiresGrad: true });
+      const y = g.depthwiseConv2d(x, f, gpuOpts(c));
+      const seed = g.ones([...y.shape]);
+      y.backward(seed);
+      await tunerIdle();
+      for (const stage of ['forward', 'backward_input', 'backward_filter'] as const) {
+        const rec = tunerRecords().find((r) => r.key.endsWith(`|depthwise|${depthwiseBucket(stage, geo, 1)}`));
+        expect(rec, stage).toBeDefined();
+        const want = runnable('subgroup') ? ['register', 'tiled', 'subgroup'] : ['register', 'tiled'];
+        expect(Object.keys(rec!.ms).sort(), stage).toEqual(want.sort());
+        for (const v of want) expect(rec!.ms[v], `${stage} ${v}`).toBeGreaterThan(0);
+        expect(store.data[rec!.key]).toBe(rec!.chosen);
+        expect(depthwiseVariant(device(), stage, geo, 1)).toBe(rec!.chosen);
+      }
+      expect(depthwiseBucket('forward', geo, 1)).toBe('forward:k3x3s1x1d1x1vc3p6');
+      for (const t of [x, f, y, seed]) t.dispose();
+    } finally {
+      configureTuner({ mode: 'off', store: null });
+      resetTuner();
     }
   });
 });
