@@ -6,6 +6,7 @@ import * as g from '../src/index.js';
 import { forceVariant, variantFamilies } from '../src/gpu/variants.js';
 import { ref, type RefTensor } from '../src/reference/index.js';
 import { matmulRef } from '../src/reference/matmul.js';
+import { probeDepthwise } from './depthwise-probe.js';
 import type { BenchContext, BenchRow, Suite } from './harness.js';
 import { probeBatchnorm, probeOptimizer, probePool } from './variants-norm.js';
 
@@ -61,10 +62,12 @@ const probes: Record<string, (variant: string, quick: boolean) => Promise<string
   batchnorm: probeBatchnorm,
   pool: probePool,
   optimizer: probeOptimizer,
+  depthwise: probeDepthwise,
 };
 
 const suite: Suite = async (ctx: BenchContext) => {
   await import('../src/ops/matmul.js'); // NOTE: registers the matmul family
+  await import('../src/ops/depthwise-conv2d.js'); // NOTE: registers the depthwise family
   const rows: BenchRow[] = [];
   for (const fam of variantFamilies()) {
     const probe = probes[fam.family];

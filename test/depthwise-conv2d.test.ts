@@ -2,48 +2,12 @@
 
 import { describe, expect, it } from 'vitest';
 import * as g from '../src/index.js';
-import { depthwiseConv2dRef, ref, type RefConvOptions } from '../src/reference/index.js';
+import { depthwiseConv2dRef, ref } from '../src/reference/index.js';
+import { cases, gpuOpts, label, outChannels, realistic, refOpts, size, tiny, type Case } from './helpers/depthwise-cases.js';
 import { expectTensor, gradCheck, randomValues } from './helpers/check.js';
 import { useDevice } from './helpers/gpu.js';
 
 useDevice();
-
-interface Case {
-  x: [number, number, number, number];
-  f: [number, number, number, number];
-  strides?: number | [number, number];
-  padding?: RefConvOptions['padding'];
-  dilations?: number | [number, number];
-  bias?: boolean;
-  activation?: RefConvOptions['activation'];
-}
-
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-
-const cases: Case[] = [
-  { x: [1, 7, 7, 8], f: [3, 3, 8, 1], padding: 'same' },
-  { x: [3, 7, 7, 4], f: [3, 3, 4, 1], strides: 2, padding: 'same', bias: true, activation: 'silu' },
-  { x: [2, 9, 9, 12], f: [5, 5, 12, 1], padding: 'same', bias: true },
-  { x: [1, 11, 10, 8], f: [5, 5, 8, 1], strides: 2, padding: 'same', activation: 'relu6', bias: true },
-  { x: [1, 7, 7, 3], f: [3, 3, 3, 1], padding: 'valid' },
-  { x: [2, 7, 8, 5], f: [3, 3, 5, 2], strides: 2, padding: 'same', bias: true, activation: 'relu' },
-  { x: [1, 9, 9, 4], f: [3, 3, 4, 1], dilations: 2, padding: 'same' },
-  { x: [1, 8, 7, 6], f: [3, 2, 6, 3], padding: [2, 0, 1, 1], bias: true, activation: 'sigmoid' },
-  { x: [1, 19, 17, 4], f: [3, 3, 4, 2], strides: [1, 2], padding: 'same' },
-  { x: [2, 13, 13, 16], f: [7, 7, 16, 1], padding: 'same' },
-];
-
-const label = (c: Case) => `x${JSON.stringify(c.x)} f${JSON.stringify(c.f)} s${JSON.stringify(c.strides ?? 1)} p${JSON.stringify(c.padding ?? 'valid')} d${JSON.stringify(c.dilations ?? 1)}${c.bias ? ' +bias' : ''} ${c.activation ?? ''}`;
-
-const outChannels = (c: Case) => c.f[2] * c.f[3];
-
-function refOpts(c: Case, bias?: ReturnType<typeof ref>): RefConvOptions {
-  return { strides: c.strides, padding: c.padding, dilations: c.dilations, activation: c.activation, ...(bias ? { bias } : {}) };
-}
-
-function gpuOpts(c: Case, bias?: g.Tensor): g.DepthwiseConv2DOptions {
-  return { strides: c.strides, padding: c.padding, dilations: c.dilations, activation: c.activation, ...(bias ? { bias } : {}) };
-}
 
 describe('depthwiseConv2d forward', () => {
   for (const [k, c] of cases.entries()) {
@@ -77,13 +41,6 @@ describe('depthwiseConv2d errors', () => {
 });
 
 describe('depthwiseConv2d backward', () => {
-  const tiny: Case[] = [
-    { x: [1, 5, 5, 4], f: [3, 3, 4, 1], padding: 'same', bias: true },
-    { x: [2, 5, 4, 4], f: [3, 3, 4, 1], strides: 2, padding: 'same', bias: true },
-    { x: [1, 5, 5, 3], f: [3, 3, 3, 2], strides: 2, padding: 'same', bias: true },
-    { x: [1, 6, 5, 2], f: [2, 3, 2, 2], dilations: 2, padding: [1, 0, 2, 1] },
-    { x: [1, 6, 6, 4], f: [5, 5, 4, 1], padding: 'same' },
-  ];
   for (const c of tiny) {
     it(`full Jacobian of input, filter and bias: ${label(c)}`, async () => {
       await gradCheck({
@@ -105,11 +62,6 @@ describe('depthwiseConv2d backward', () => {
     });
   });
 
-  const realistic: Case[] = [
-    { x: [2, 14, 14, 24], f: [3, 3, 24, 1], strides: 2, padding: 'same', bias: true },
-    { x: [2, 14, 14, 24], f: [5, 5, 24, 1], padding: 'same', bias: true },
-    { x: [2, 9, 9, 6], f: [3, 3, 6, 2], padding: 'same', bias: true },
-  ];
   for (const c of realistic) {
     it(`directional <v, J^T u>: ${label(c)}`, async () => {
       await gradCheck({

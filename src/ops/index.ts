@@ -13,4 +13,11 @@ export * from './conv2d.js';
 export * from './batchnorm.js';
 export * from './pool.js';
 export * from './augment.js';
-export * from './depthwise-conv2d.js';
+// NOTE: depthwise's variant, bucket and kernel-kind helpers stay internal (tests and benches import them from ./depthwise-conv2d.js).
+export {
+  depthwiseBackwardFilter,
+  depthwiseBackwardInput,
+  depthwiseConv2d,
+  depthwiseConv2dRaw,
+  type DepthwiseConv2DOptions,
+} from './depthwise-conv2d.js';
