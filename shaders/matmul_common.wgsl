@@ -1,6 +1,7 @@
 // Shared by every matmul variant (shaders/matmul.wgsl, matmul_tiled_body.wgsl, matmul_subgroup.wgsl), included with
-// `//! include matmul_common`: the uniform block, the bias/output bindings, where a block of C sits (locate), the
-// 4-deep FMA step on a TM x (4*TN4) register block and the bias + activation epilogue (store).
+// `//! include matmul_common`: the uniform block, the bias/scale/output bindings, where a block of C sits (locate),
+// the A-scale prologue (a_scale), the 4-deep FMA step on a TM x (4*TN4) register block and the bias + activation
+// epilogue (store).
 // The operand bindings a, b (binding 0, 1) are declared by each including file, scalar or vec4.
 
 override WGX: u32 = 8u;
@@ -28,17 +29,38 @@ struct Params {
   // Tiled kernels only (a uniform, not overrides, so that one pipeline serves every layout): bit 0 AK, bit 1 BK,
   // bit 2 VA, bit 3 VB (see shaders/matmul_tiled_body.wgsl).
   lay: u32,
+  // A-scale prologue (has_scale 1): A(row, k) is read as A(row, k) * ascale[(row / scale_rows) * K + k], a
+  // per-(image, K) scale such as a squeeze-excite gate; only for untransposed, unbatched A (the host checks).
+  has_scale: u32,
+  scale_rows: u32,
   bshape: array<vec4<u32>, 2>,
   astr: array<vec4<u32>, 2>,
   bstr: array<vec4<u32>, 2>,
 }
 
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(3) var<storage, read> ascale: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
 
 fn at(v: array<vec4<u32>, 2>, i: u32) -> u32 {
   return v[i / 4u][i % 4u];
+}
+
+// Offset of row `row`'s scales in ascale (add k); 0 when there is no scale (a_scale4 then gives 1).
+fn scale_base(row: u32) -> u32 {
+  if (p.has_scale == 0u) { return 0u; }
+  return (min(row, p.m - 1u) / p.scale_rows) * p.k;
+}
+
+// The A-scale of elements k..k+3 of a row whose scales start at `base`; 1 without a scale, 0 past K.
+fn a_scale4(base: u32, k: u32) -> vec4<f32> {
+  if (p.has_scale == 0u) { return vec4<f32>(1.0); }
+  var s = vec4<f32>(0.0);
+  for (var q = 0u; q < 4u; q++) {
+    if (k + q < p.k) { s[q] = ascale[base + k + q]; }
+  }
+  return s;
 }
 
 // Where one invocation's block sits: batch offsets of A and B and the block's first row and column.

@@ -38,6 +38,11 @@ export interface MatmulOptions {
   bias?: Tensor;
   /** Applied after the bias, in the same kernel (default 'linear'). */
   activation?: MatmulActivationName;
+  /**
+   * A prologue scale [G, K] for a 2-D, untransposed a [M, K] with M % G == 0: row r of a is multiplied by row
+   * floor(r / (M / G)) of aScale as it is loaded (a squeeze-excite gate per image on a 1x1 conv). Inference only.
+   */
+  aScale?: Tensor;
 }
 
 interface NaiveParams {
@@ -214,7 +219,8 @@ export function matmulRaw(a: Tensor, b: Tensor, o: MatmulOptions = {}, tile?: Ma
   const folded = foldBatch(plan, o);
   const act = MatmulActivation[o.activation ?? 'linear'];
   const variant = tile ? 'register' : pickVariant(a, folded);
-  const buffers = { a: a.buffer, b: b.buffer, bias: o.bias ? o.bias.buffer : null, out: out.buffer };
+  const scaleRows = o.aScale ? plan.m / o.aScale.shape[0]! : 0;
+  const buffers = { a: a.buffer, b: b.buffer, bias: o.bias ? o.bias.buffer : null, out: out.buffer, scale: o.aScale?.buffer ?? null, scaleRows };
   runMatmulVariant(a.device, variant, folded, buffers, act, tile);
   return out;
 }
@@ -234,11 +240,23 @@ function checkOptions(a: Tensor, b: Tensor, o: MatmulOptions, n: number): void {
   if (!(act in MatmulActivation)) {
     throw new Error(`Graft matmul: unknown activation '${act}' (known: ${Object.keys(MatmulActivation).join(', ')})`);
   }
+  if (o.aScale) checkScale(a, b, o);
   if (!o.bias) return;
   checkFloat('matmul', o.bias);
   checkSameDevice('matmul', a, o.bias);
   if (o.bias.rank !== 1 || o.bias.shape[0] !== n) {
     throw new Error(`Graft matmul: bias ${formatShape(o.bias.shape)} must have shape [${n}] (N) for ${describe(a.shape, b.shape, o)}`);
+  }
+}
+
+/** Checks the A-scale prologue's operands: 2-D untransposed a [M, K], aScale [G, K] with M % G == 0. */
+function checkScale(a: Tensor, b: Tensor, o: MatmulOptions): void {
+  const sc = o.aScale!;
+  checkFloat('matmul', sc);
+  checkSameDevice('matmul', a, sc);
+  const [m, k] = [a.shape[0]!, a.shape[1]!];
+  if (a.rank !== 2 || o.transposeA || sc.rank !== 2 || sc.shape[1] !== k || sc.shape[0] === 0 || m % sc.shape[0]! !== 0) {
+    throw new Error(`Graft matmul: aScale ${formatShape(sc.shape)} needs a 2-D untransposed a [M, K] with M a multiple of its rows and K columns, got ${describe(a.shape, b.shape, o)}`);
   }
 }
 
@@ -295,7 +313,8 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const act = options.activation ?? 'linear';
   const bias = options.bias;
   const inputs = bias ? [a, b, bias] : [a, b];
-  const recording = isGradEnabled() && inputs.some((t) => t.requiresGrad);
+  const recording = isGradEnabled() && [...inputs, ...(options.aScale ? [options.aScale] : [])].some((t) => t.requiresGrad);
+  if (recording && options.aScale) throw new Error('Graft matmul: the aScale prologue is inference-only (no gradient may be recorded through it)');
   // NOTE: silu's derivative needs the pre-activation; when recording, keep z and apply silu as its own kernel.
   const z = recording && act === 'silu' ? matmulRaw(a, b, { ...options, activation: 'linear' }) : null;
   const out = z ? mapUnary(z, 'silu') : matmulRaw(a, b, options);
