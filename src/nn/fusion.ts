@@ -1,5 +1,5 @@
-// Inference fusion in a functional model's execution plan: conv (+ batch norm folded into its weights) (+ activation
-// in its epilogue), and squeeze-excite (gate in one kernel, excite multiply in the next 1x1 conv's prologue).
+// Inference fusion in a functional model's execution plan: (zero padding →) conv (+ batch norm folded into its
+// weights) (+ activation in its epilogue), and squeeze-excite (gate in one kernel, excite multiply in the next 1x1 conv's prologue).
 // Patterns are matched once per graph on layer types and connectivity; a group runs only when no gradient is
 // recorded through it and its batch norm is in inference mode, otherwise its nodes run one by one.
 
@@ -16,7 +16,7 @@ import { Reshape } from './layers/core.js';
 import { Conv2D, DepthwiseConv2D } from './layers/conv.js';
 import { Multiply } from './layers/merge.js';
 import { BatchNormalization } from './layers/normalization.js';
-import { GlobalAveragePooling2D } from './layers/pooling.js';
+import { GlobalAveragePooling2D, ZeroPadding2D } from './layers/pooling.js';
 import type { Variable } from './variable.js';
 
 let enabled = true;
@@ -74,6 +74,19 @@ interface ConvTail {
   activation: ConvActivation;
 }
 
+type Pads = readonly [number, number, number, number];
+
+/** A ZeroPadding2D feeding only `convNode`, and the conv's padding with it added; null when the conv pads 'same'. */
+function absorbedPadding(g: GraphIndex, convNode: Node): { node: Node; padding: Pads } | null {
+  const zp = convNode.inputs[0]!.node;
+  const conv = convNode.layer as Conv2D | DepthwiseConv2D;
+  if (!(zp.layer instanceof ZeroPadding2D) || !single(zp) || g.claimed.has(zp) || soleReader(g, zp.outputs[0]!) !== convNode) return null;
+  if (conv.padding === 'same') return null;
+  const own = conv.padding === 'valid' ? [0, 0, 0, 0] : conv.padding;
+  const [[t, b], [l, r]] = zp.layer.padding;
+  return { node: zp, padding: [own[0]! + t, own[1]! + b, own[2]! + l, own[3]! + r] };
+}
+
 function convTail(g: GraphIndex, convNode: Node): ConvTail {
   const conv = convNode.layer as Conv2D | DepthwiseConv2D;
   const own = epilogueOf(conv.activation);
@@ -110,20 +123,24 @@ function tailWeights(t: ConvTail, conv: Conv2D | DepthwiseConv2D, cache: FoldCac
   return cache ? cache.get() : { filter: conv.kernel!.value, bias: conv.bias?.value ?? null };
 }
 
-/** conv (+ BN) (+ activation) as one conv with folded weights and the activation in its epilogue. */
-function convGroup(t: ConvTail): FusedGroup {
+/**
+ * (zero padding →) conv (+ BN) (+ activation) as one conv with the padding in its geometry, folded weights and the
+ * activation in its epilogue.
+ */
+function convGroup(t: ConvTail, pad: { node: Node; padding: Pads } | null): FusedGroup {
   const conv = t.nodes[0]!.layer as Conv2D | DepthwiseConv2D;
   const cache = t.bn ? new FoldCache(conv, t.bn) : null;
+  const first = pad ? pad.node : t.nodes[0]!;
   return {
-    nodes: t.nodes,
+    nodes: pad ? [pad.node, ...t.nodes] : t.nodes,
     run(value, ctxOf) {
-      const x = value(t.nodes[0]!.inputs[0]!);
+      const x = value(first.inputs[0]!);
       if (recording([x])) return null;
       const w = tailWeights(t, conv, cache, ctxOf);
       if (!w) return null;
       const op = conv instanceof DepthwiseConv2D ? depthwiseConv2d : conv2d;
       return op(x, w.filter, {
-        strides: conv.strides, padding: conv.padding, dilations: conv.dilationRate, activation: t.activation, ...(w.bias ? { bias: w.bias } : {}),
+        strides: conv.strides, padding: pad ? pad.padding : conv.padding, dilations: conv.dilationRate, activation: t.activation, ...(w.bias ? { bias: w.bias } : {}),
       });
     },
     dispose: () => cache?.dispose(),
@@ -199,8 +216,9 @@ export function planFusion(nodes: readonly Node[], outputs: readonly SymbolicTen
   for (const n of nodes) {
     if (g.claimed.has(n) || !isConv(n.layer) || !single(n)) continue;
     const t = convTail(g, n);
-    // NOTE: a lone conv already fuses its own activation; a group pays only when it absorbs a BN or an activation.
-    if (t.nodes.length > 1) claim(convGroup(t));
+    const pad = absorbedPadding(g, n);
+    // NOTE: a lone conv already fuses its own activation; a group pays only when it absorbs a pad, a BN or an activation.
+    if (t.nodes.length > 1 || pad) claim(convGroup(t, pad));
   }
   return plan;
 }
