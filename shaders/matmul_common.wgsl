@@ -33,6 +33,8 @@ struct Params {
   // per-(image, K) scale such as a squeeze-excite gate; only for untransposed, unbatched A (the host checks).
   has_scale: u32,
   scale_rows: u32,
+  // Output-scale epilogue (has_cscale 1): C(row, col) = act(acc * cscale[col] + bias[col]), a folded batch norm.
+  has_cscale: u32,
   bshape: array<vec4<u32>, 2>,
   astr: array<vec4<u32>, 2>,
   bstr: array<vec4<u32>, 2>,
@@ -40,8 +42,9 @@ struct Params {
 
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read> ascale: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
+@group(0) @binding(4) var<storage, read> cscale: array<f32>;
+@group(0) @binding(5) var<storage, read_write> c: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
 
 fn at(v: array<vec4<u32>, 2>, i: u32) -> u32 {
   return v[i / 4u][i % 4u];
@@ -105,22 +108,26 @@ fn fma_block(acc: ptr<function, array<vec4<f32>, 16>>, av: ptr<function, array<v
   }
 }
 
-// Adds the bias, applies the activation and writes the in-range part of the block.
+// Scales by cscale (when set), adds the bias, applies the activation and writes the in-range part of the block.
 fn store(blk: Block, acc: ptr<function, array<vec4<f32>, 16>>) {
   let M = p.m;
   let N = p.n;
   let cbase = blk.bi * M * N;
   for (var j = 0u; j < TN4; j++) {
     let c0 = blk.col0 + 4u * j;
+    let cj = min(vec4<u32>(c0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(N - 1u));
     var bvec = vec4<f32>(0.0);
     if (p.has_bias != 0u) {
-      let cj = min(vec4<u32>(c0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(N - 1u));
       bvec = vec4<f32>(bias[cj.x], bias[cj.y], bias[cj.z], bias[cj.w]);
+    }
+    var svec = vec4<f32>(1.0);
+    if (p.has_cscale != 0u) {
+      svec = vec4<f32>(cscale[cj.x], cscale[cj.y], cscale[cj.z], cscale[cj.w]);
     }
     for (var i = 0u; i < TM; i++) {
       let row = blk.row0 + i;
       if (row >= M) { break; }
-      let v = (*acc)[i * TN4 + j] + bvec;
+      let v = (*acc)[i * TN4 + j] * svec + bvec;
       let o = cbase + row * N + c0;
       for (var q = 0u; q < 4u; q++) {
         if (c0 + q < N) {

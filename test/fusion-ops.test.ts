@@ -1,5 +1,5 @@
-// The inference-fusion kernels against the float64 oracle: the squeeze-excite gate (shaders/se_gate.wgsl) and
-// matmul's A-scale prologue in every matmul variant, forced in turn.
+// The inference-fusion kernels against the float64 oracle: the squeeze-excite gate (shaders/se_gate.wgsl), and
+// matmul's A-scale prologue and output-scale epilogue in every matmul variant, forced in turn.
 
 import { describe, expect, it } from 'vitest';
 import * as g from '../src/index.js';
@@ -31,16 +31,24 @@ interface ScaleCase {
   n: number;
   groups: number;
   act: MatmulActivationName;
+  /** With an output-scale epilogue too. */
+  outScale: boolean;
 }
 
 // NOTE: aligned (vec4 loads), odd (scalar gathers, K tails) and long-K (several tiled steps, subgroup strides) shapes.
 const CASES: ScaleCase[] = [
-  { m: 18, k: 20, n: 12, groups: 2, act: 'linear' },
-  { m: 15, k: 7, n: 5, groups: 3, act: 'silu' },
-  { m: 8, k: 72, n: 36, groups: 4, act: 'relu6' },
+  { m: 18, k: 20, n: 12, groups: 2, act: 'linear', outScale: true },
+  { m: 15, k: 7, n: 5, groups: 3, act: 'silu', outScale: false },
+  { m: 8, k: 72, n: 36, groups: 4, act: 'relu6', outScale: true },
 ];
 
-describe('matmul A-scale prologue', () => {
+/** b [K, N] with column j multiplied by s[j]: (a · b) * s = a · (b * s) in float64. */
+function scaleCols(b: RefTensor, s: Float64Array): RefTensor {
+  const n = b.shape[1]!;
+  return { shape: b.shape, data: b.data.map((v, i) => v * s[i % n]!) };
+}
+
+describe('matmul A-scale prologue and output-scale epilogue', () => {
   for (const variant of MATMUL_VARIANTS) {
     it(`matches the oracle with variant '${variant}' forced`, async () => {
       const needs = variant === 'subgroup' ? ['subgroups' as const] : variant === 'f16' ? ['shader-f16' as const] : [];
@@ -50,11 +58,13 @@ describe('matmul A-scale prologue', () => {
         const vb = randomValues(c.k * c.n, seed++, -2, 2);
         const vs = randomValues(c.groups * c.k, seed++, 0, 1);
         const vbias = randomValues(c.n, seed++);
+        const vo = c.outScale ? randomValues(c.n, seed++, 0.5, 2) : new Float64Array(c.n).fill(1);
         const ra = scaleRows(ref(va, [c.m, c.k]), ref(vs, [c.groups, c.k]));
-        const rb = ref(vb, [c.k, c.n]);
+        const rb = scaleCols(ref(vb, [c.k, c.n]), vo);
         const want = matmulRef(ra, rb, { bias: ref(vbias, [c.n]), activation: c.act });
         const [a, b, s, bias] = [g.tensor(va, [c.m, c.k]), g.tensor(vb, [c.k, c.n]), g.tensor(vs, [c.groups, c.k]), g.tensor(vbias, [c.n])];
-        const got = await withVariant('matmul', variant, () => g.matmul(a, b, { aScale: s, bias, activation: c.act }));
+        const outScale = c.outScale ? g.tensor(vo, [c.n]) : undefined;
+        const got = await withVariant('matmul', variant, () => g.matmul(a, b, { aScale: s, bias, activation: c.act, ...(outScale ? { outScale } : {}) }));
         const label = `${variant} ${c.m}x${c.k}x${c.n}/${c.groups}`;
         if (variant !== 'f16') {
           await expectTensor(got, want, { atol: 2e-5, rtol: 1e-4 }, label);
@@ -67,7 +77,7 @@ describe('matmul A-scale prologue', () => {
             if (!(Math.abs(data[i]! - want.data[i]!) <= bound)) throw new Error(`${label} mismatch at ${i}: got ${data[i]}, want ${want.data[i]}`);
           }
         }
-        for (const t of [a, b, s, bias, got]) t.dispose();
+        for (const t of [a, b, s, bias, got, outScale]) t?.dispose();
       }
     });
   }
@@ -81,6 +91,8 @@ describe('matmul A-scale prologue', () => {
     const w = g.zeros([4, 3]);
     w.requiresGrad = true;
     expect(() => g.matmul(a, w, { aScale: g.zeros([2, 4]) })).toThrow('inference-only');
+    expect(() => g.matmul(a, w, { outScale: g.zeros([3]) })).toThrow('inference-only');
+    expect(() => g.matmul(a, b, { outScale: g.zeros([4]) })).toThrow('outScale [4] must have shape [3]');
   });
 });
 

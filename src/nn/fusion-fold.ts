@@ -1,5 +1,6 @@
 // Inference-mode conv + batch-norm folding: filter W * s and bias (b - mean) * s + beta, s = gamma / sqrt(var + eps),
-// cached per (conv, BN) pair and recomputed only when a source Variable's version changes.
+// cached per (conv, BN) pair and recomputed only when a source Variable's version changes. A 1x1 conv (a matmul)
+// keeps its own filter and applies s in the matmul epilogue instead, so no weight is copied.
 
 import { foldBatchNorm } from '../ops/batchnorm.js';
 import { add, mul } from '../ops/elementwise.js';
@@ -14,8 +15,11 @@ import type { Variable } from './variable.js';
 
 /** A conv layer's filter and bias with its following batch normalization folded in (or the conv's own, without BN). */
 export interface FoldedConv {
+  /** The folded filter, or the layer's own when `scale` is set. */
   filter: Tensor;
   bias: Tensor | null;
+  /** Per output channel, applied to the conv's output before the bias (1x1 convs through matmul's epilogue). */
+  scale: Tensor | null;
 }
 
 /** The epilogue code of a layer activation, or null when a conv epilogue cannot apply it. */
@@ -29,16 +33,13 @@ function sources(conv: Conv2D | DepthwiseConv2D, bn: BatchNormalization): Variab
   return [conv.kernel, conv.bias, bn.gamma, bn.beta, bn.movingMean, bn.movingVariance].filter((v): v is Variable => v !== null);
 }
 
-/** Folds `bn` into `conv`'s weights (no recording): filter * scale per output channel, bias * scale + shift. */
-function fold(conv: Conv2D | DepthwiseConv2D, bn: BatchNormalization): FoldedConv {
+/**
+ * Folds `bn` into `conv`'s weights (no recording): bias * scale + shift, and filter * scale per output channel, or
+ * with `epilogue`, the layer's own filter and the scale for the conv's epilogue.
+ */
+function fold(conv: Conv2D | DepthwiseConv2D, bn: BatchNormalization, epilogue: boolean): FoldedConv {
   return noGrad(() => {
     const { scale, shift } = foldBatchNorm(bn.movingMean!.value, bn.movingVariance!.value, bn.gamma?.value ?? null, bn.beta?.value ?? null, bn.epsilon);
-    const k = conv.kernel!.value;
-    // NOTE: output channels are the last axis of a conv kernel and the flattened last two of a depthwise one.
-    const outC = conv instanceof DepthwiseConv2D ? k.shape[2]! * k.shape[3]! : k.shape[3]!;
-    const flat = reshape(k, [k.size / outC, outC]);
-    const scaled = mul(flat, scale);
-    const filter = reshape(scaled, k.shape);
     let bias = shift;
     if (conv.bias) {
       const bs = mul(conv.bias.value, scale);
@@ -46,8 +47,15 @@ function fold(conv: Conv2D | DepthwiseConv2D, bn: BatchNormalization): FoldedCon
       bs.dispose();
       shift.dispose();
     }
+    if (epilogue) return { filter: conv.kernel!.value, bias: keep(bias), scale: keep(scale) };
+    const k = conv.kernel!.value;
+    // NOTE: output channels are the last axis of a conv kernel and the flattened last two of a depthwise one.
+    const outC = conv instanceof DepthwiseConv2D ? k.shape[2]! * k.shape[3]! : k.shape[3]!;
+    const flat = reshape(k, [k.size / outC, outC]);
+    const scaled = mul(flat, scale);
+    const filter = reshape(scaled, k.shape);
     for (const t of [scale, flat, scaled]) t.dispose();
-    return { filter: keep(filter), bias: keep(bias) };
+    return { filter: keep(filter), bias: keep(bias), scale: null };
   });
 }
 
@@ -59,6 +67,8 @@ export class FoldCache {
   constructor(
     private readonly conv: Conv2D | DepthwiseConv2D,
     private readonly bn: BatchNormalization,
+    /** Keep the filter and give the scale for a matmul epilogue (1x1 convs). */
+    private readonly epilogue: boolean,
   ) {}
 
   /** The folded weights for the variables' current contents (recomputed after any of them changed). */
@@ -66,15 +76,17 @@ export class FoldCache {
     const key = sources(this.conv, this.bn).map((v) => v.version).join(',');
     if (this.value && key === this.key) return this.value;
     this.dispose();
-    this.value = fold(this.conv, this.bn);
+    this.value = fold(this.conv, this.bn, this.epilogue);
     this.key = key;
     return this.value;
   }
 
   /** Frees the cached tensors. */
   dispose(): void {
-    this.value?.filter.dispose();
+    // NOTE: with a scale, the filter is the layer's own and stays.
+    if (this.value && !this.value.scale) this.value.filter.dispose();
     this.value?.bias?.dispose();
+    this.value?.scale?.dispose();
     this.value = null;
     this.key = '';
   }

@@ -6,7 +6,7 @@
 import { conv2d } from '../ops/conv2d.js';
 import { depthwiseConv2d } from '../ops/depthwise-conv2d.js';
 import type { ConvActivation } from '../ops/conv-geometry.js';
-import { excitedPointwise, seGate } from '../ops/squeeze-excite.js';
+import { excitedPointwise, seGate, seGateUnsupported } from '../ops/squeeze-excite.js';
 import { isGradEnabled } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { epilogueOf, FoldCache, type FoldedConv } from './fusion-fold.js';
@@ -120,8 +120,13 @@ function tailWeights(t: ConvTail, conv: Conv2D | DepthwiseConv2D, cache: FoldCac
   const bn = t.bn;
   if (bn && !bnInference(bn, ctxOf(t.nodes[1]!))) return null;
   if (recording(valuesOf([conv.kernel, conv.bias, bn?.gamma ?? null, bn?.beta ?? null]))) return null;
-  return cache ? cache.get() : { filter: conv.kernel!.value, bias: conv.bias?.value ?? null };
+  return cache ? cache.get() : { filter: conv.kernel!.value, bias: conv.bias?.value ?? null, scale: null };
 }
+
+/** The fused options of a folded 1x1 conv's matmul: its bias, epilogue scale and activation. */
+const pointwiseOptions = (w: FoldedConv, activation: ConvActivation) => ({
+  activation, ...(w.bias ? { bias: w.bias } : {}), ...(w.scale ? { outScale: w.scale } : {}),
+});
 
 /**
  * (zero padding →) conv (+ BN) (+ activation) as one conv with the padding in its geometry, folded weights and the
@@ -129,7 +134,9 @@ function tailWeights(t: ConvTail, conv: Conv2D | DepthwiseConv2D, cache: FoldCac
  */
 function convGroup(t: ConvTail, pad: { node: Node; padding: Pads } | null): FusedGroup {
   const conv = t.nodes[0]!.layer as Conv2D | DepthwiseConv2D;
-  const cache = t.bn ? new FoldCache(conv, t.bn) : null;
+  // NOTE: a 1x1 conv runs as a matmul that scales in its epilogue: no folded copy of its filter.
+  const pointwise = !pad && isPointwiseConv(conv);
+  const cache = t.bn ? new FoldCache(conv, t.bn, pointwise) : null;
   const first = pad ? pad.node : t.nodes[0]!;
   return {
     nodes: pad ? [pad.node, ...t.nodes] : t.nodes,
@@ -138,6 +145,7 @@ function convGroup(t: ConvTail, pad: { node: Node; padding: Pads } | null): Fuse
       if (recording([x])) return null;
       const w = tailWeights(t, conv, cache, ctxOf);
       if (!w) return null;
+      if (pointwise) return excitedPointwise(x, null, w.filter, pointwiseOptions(w, t.activation));
       const op = conv instanceof DepthwiseConv2D ? depthwiseConv2d : conv2d;
       return op(x, w.filter, {
         strides: conv.strides, padding: pad ? pad.padding : conv.padding, dilations: conv.dilationRate, activation: t.activation, ...(w.bias ? { bias: w.bias } : {}),
@@ -177,20 +185,22 @@ function matchSqueezeExcite(g: GraphIndex, gap: Node): FusedGroup | null {
   const rl = reduce.layer as Conv2D;
   const el = expand.layer as Conv2D;
   const pl = project.layer as Conv2D;
-  const cache = tail.bn ? new FoldCache(pl, tail.bn) : null;
+  const cache = tail.bn ? new FoldCache(pl, tail.bn, true) : null;
   return {
     nodes: all,
     run(value, ctxOf) {
       const xv = value(x);
       const se = [rl.kernel, rl.bias, el.kernel, el.bias];
       if (recording([xv, ...valuesOf(se)])) return null;
+      // NOTE: channels beyond the adapter's workgroup memory run unfused.
+      if (seGateUnsupported(xv.device, xv.shape[3]!, rl.kernel!.shape[3]!) !== null) return null;
       const w = tailWeights(tail, pl, cache, ctxOf);
       if (!w) return null;
       const gate = seGate(xv, rl.kernel!.value, el.kernel!.value, {
         reduceActivation: epilogueOf(rl.activation)!, expandActivation: epilogueOf(el.activation)!,
         ...(rl.bias ? { reduceBias: rl.bias.value } : {}), ...(el.bias ? { expandBias: el.bias.value } : {}),
       });
-      const y = excitedPointwise(xv, gate, w.filter, { activation: tail.activation, ...(w.bias ? { bias: w.bias } : {}) });
+      const y = excitedPointwise(xv, gate, w.filter, pointwiseOptions(w, tail.activation));
       gate.dispose();
       return y;
     },

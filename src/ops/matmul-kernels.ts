@@ -49,6 +49,8 @@ interface MatmulParams {
   hasBias: boolean;
   /** Rows of A per row of the A-scale (0: no A-scale prologue). */
   scaleRows: number;
+  /** Whether the epilogue multiplies by a per-column scale. */
+  hasColScale: boolean;
   /** Overrides beyond the tile (VA, VB, TK, WGS), per kernel. */
   extra: Record<string, number>;
   /** The tiled kernels' `layout` uniform bits (AK, BK, VA, VB); 0 for the others. */
@@ -66,7 +68,7 @@ function matmulKernel(shader: string, entryPoint: string): Kernel<MatmulParams> 
     name: `${shader}:${entryPoint}`,
     shader,
     entryPoint,
-    inputs: 4,
+    inputs: 5,
     outputs: 1,
     constants: (p) => ({ WGX: p.tile.wgx, WGY: p.tile.wgy, TM: p.tile.tm, TN4: p.tile.tn4, ...p.extra }),
     uniforms: (p) => {
@@ -74,7 +76,7 @@ function matmulKernel(shader: string, entryPoint: string): Kernel<MatmulParams> 
       const q = p.plan;
       return new Uniforms()
         .u32(q.m, q.n, q.k, batch, groupsN, groupsM, q.batchShape.length, q.sam, q.sak, q.sbk, q.sbn, p.act)
-        .u32(p.hasBias ? 1 : 0, p.layout, p.scaleRows > 0 ? 1 : 0, Math.max(1, p.scaleRows))
+        .u32(p.hasBias ? 1 : 0, p.layout, p.scaleRows > 0 ? 1 : 0, Math.max(1, p.scaleRows), p.hasColScale ? 1 : 0)
         .vec4u(q.batchShape, 2, 1)
         .vec4u(q.astr, 2)
         .vec4u(q.bstr, 2);
@@ -207,7 +209,10 @@ export function matmulVariantUnsupported(device: Device, variant: MatmulVariant,
   return unsupportedReason(capsOf(device), launchFor(device, variant, plan).needs);
 }
 
-/** The buffers of one matmul; `scale` (with `scaleRows` > 0) is the A-scale prologue's [M / scaleRows, K] table. */
+/**
+ * The buffers of one matmul; `scale` (with `scaleRows` > 0) is the A-scale prologue's [M / scaleRows, K] table,
+ * `colScale` the epilogue's [N] scale applied before the bias.
+ */
 export interface MatmulBuffers {
   a: GPUBuffer;
   b: GPUBuffer;
@@ -215,10 +220,11 @@ export interface MatmulBuffers {
   out: GPUBuffer;
   scale?: GPUBuffer | null;
   scaleRows?: number;
+  colScale?: GPUBuffer | null;
 }
 
 /**
- * Records one matmul of `variant`: out = act(op(a · s) · op(b) + bias), s the optional A-scale; `registerTile`
+ * Records one matmul of `variant`: out = act(op(a · s) · op(b) * colScale + bias), s the optional A-scale; `registerTile`
  * overrides the register tile.
  */
 export function runMatmulVariant(
@@ -236,7 +242,11 @@ export function runMatmulVariant(
   if (scaled > 0 && (plan.sak !== 1 || plan.batchShape.length > 0)) {
     throw new Error('Graft matmul: the A-scale prologue needs an untransposed, unbatched A');
   }
-  // NOTE: unused dummy bindings when there is no bias or scale.
-  const params: MatmulParams = { plan, tile: l.tile, act, hasBias: buffers.bias !== null, scaleRows: scaled, extra: l.extra, layout: l.layout };
-  device.run(l.kernel, [buffers.a, buffers.b, buffers.bias ?? buffers.a, buffers.scale ?? buffers.a], [buffers.out], params);
+  // NOTE: an absent bias or scale binds the smallest operand (never read), so the bound-bytes counters stay honest.
+  const dummy = [buffers.a, buffers.b, buffers.bias ?? buffers.a].reduce((x, y) => (y.size < x.size ? y : x));
+  const colScale = buffers.colScale ?? null;
+  const params: MatmulParams = {
+    plan, tile: l.tile, act, hasBias: buffers.bias !== null, scaleRows: scaled, hasColScale: colScale !== null, extra: l.extra, layout: l.layout,
+  };
+  device.run(l.kernel, [buffers.a, buffers.b, buffers.bias ?? dummy, buffers.scale ?? dummy, colScale ?? dummy], [buffers.out], params);
 }

@@ -43,6 +43,8 @@ export interface MatmulOptions {
    * floor(r / (M / G)) of aScale as it is loaded (a squeeze-excite gate per image on a 1x1 conv). Inference only.
    */
   aScale?: Tensor;
+  /** A per-column scale [N] applied in the epilogue before the bias (a folded batch norm). Inference only. */
+  outScale?: Tensor;
 }
 
 interface NaiveParams {
@@ -220,7 +222,7 @@ export function matmulRaw(a: Tensor, b: Tensor, o: MatmulOptions = {}, tile?: Ma
   const act = MatmulActivation[o.activation ?? 'linear'];
   const variant = tile ? 'register' : pickVariant(a, folded);
   const scaleRows = o.aScale ? plan.m / o.aScale.shape[0]! : 0;
-  const buffers = { a: a.buffer, b: b.buffer, bias: o.bias ? o.bias.buffer : null, out: out.buffer, scale: o.aScale?.buffer ?? null, scaleRows };
+  const buffers = { a: a.buffer, b: b.buffer, bias: o.bias ? o.bias.buffer : null, out: out.buffer, scale: o.aScale?.buffer ?? null, scaleRows, colScale: o.outScale?.buffer ?? null };
   runMatmulVariant(a.device, variant, folded, buffers, act, tile);
   return out;
 }
@@ -241,6 +243,13 @@ function checkOptions(a: Tensor, b: Tensor, o: MatmulOptions, n: number): void {
     throw new Error(`Graft matmul: unknown activation '${act}' (known: ${Object.keys(MatmulActivation).join(', ')})`);
   }
   if (o.aScale) checkScale(a, b, o);
+  if (o.outScale) {
+    checkFloat('matmul', o.outScale);
+    checkSameDevice('matmul', a, o.outScale);
+    if (o.outScale.rank !== 1 || o.outScale.shape[0] !== n) {
+      throw new Error(`Graft matmul: outScale ${formatShape(o.outScale.shape)} must have shape [${n}] (N) for ${describe(a.shape, b.shape, o)}`);
+    }
+  }
   if (!o.bias) return;
   checkFloat('matmul', o.bias);
   checkSameDevice('matmul', a, o.bias);
@@ -313,8 +322,9 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const act = options.activation ?? 'linear';
   const bias = options.bias;
   const inputs = bias ? [a, b, bias] : [a, b];
-  const recording = isGradEnabled() && [...inputs, ...(options.aScale ? [options.aScale] : [])].some((t) => t.requiresGrad);
-  if (recording && options.aScale) throw new Error('Graft matmul: the aScale prologue is inference-only (no gradient may be recorded through it)');
+  const scales = [options.aScale, options.outScale].filter((t): t is Tensor => t !== undefined);
+  const recording = isGradEnabled() && [...inputs, ...scales].some((t) => t.requiresGrad);
+  if (recording && scales.length > 0) throw new Error('Graft matmul: aScale and outScale are inference-only (no gradient may be recorded through them)');
   // NOTE: silu's derivative needs the pre-activation; when recording, keep z and apply silu as its own kernel.
   const z = recording && act === 'silu' ? matmulRaw(a, b, { ...options, activation: 'linear' }) : null;
   const out = z ? mapUnary(z, 'silu') : matmulRaw(a, b, options);

@@ -62,6 +62,11 @@ function gateLaunch(maxInvocations: number, c: number, r: number): { wg: number;
   return { wg, cw, maxC, maxR, needs: { workgroup: [wg, 1], workgroupBytes: 4 * (maxC + wg + maxR) } };
 }
 
+/** Why seGate cannot run for C channels and R hidden units on `device`, or null when it can. */
+export function seGateUnsupported(device: Tensor['device'], c: number, r: number): string | null {
+  return unsupportedReason(capsOf(device), gateLaunch(device.limits.maxComputeInvocationsPerWorkgroup, c, r).needs);
+}
+
 /** Reads a 1x1 HWIO filter [1, 1, I, O] or a matrix [I, O] as [I, O]; throws naming the op otherwise. */
 function matrixShape(op: string, f: Tensor, what: string): [number, number] {
   const ok = f.rank === 2 || (f.rank === 4 && f.shape[0] === 1 && f.shape[1] === 1);
@@ -99,7 +104,7 @@ export function seGate(x: Tensor, reduce: Tensor, expand: Tensor, o: SeGateOptio
   for (const a of [actR, actE]) if (!(a in ACTIVATION_CODE)) throw new Error(`Graft ${op}: unknown activation '${a}'`);
   const d = x.device;
   const l = gateLaunch(d.limits.maxComputeInvocationsPerWorkgroup, c, r);
-  const why = unsupportedReason(capsOf(d), l.needs);
+  const why = seGateUnsupported(d, c, r);
   if (why) throw new Error(`Graft ${op}: C = ${c}, R = ${r} cannot run on this adapter: ${why}`);
   const gate = new Tensor(d, [n, c], 'float32');
   if (gate.size === 0) return gate;
@@ -107,7 +112,8 @@ export function seGate(x: Tensor, reduce: Tensor, expand: Tensor, o: SeGateOptio
     n, hw: h * w, c, r, actR: ACTIVATION_CODE[actR], actE: ACTIVATION_CODE[actE],
     hasBr: o.reduceBias !== undefined, hasBe: o.expandBias !== undefined, wg: l.wg, cw: l.cw, maxC: l.maxC, maxR: l.maxR,
   };
-  d.run(gateKernel, [x.buffer, reduce.buffer, (o.reduceBias ?? x).buffer, expand.buffer, (o.expandBias ?? x).buffer], [gate.buffer], params);
+  // NOTE: an absent bias binds the reduce filter (never read) rather than the large x.
+  d.run(gateKernel, [x.buffer, reduce.buffer, (o.reduceBias ?? reduce).buffer, expand.buffer, (o.expandBias ?? reduce).buffer], [gate.buffer], params);
   return gate;
 }
 
@@ -115,27 +121,32 @@ export function seGate(x: Tensor, reduce: Tensor, expand: Tensor, o: SeGateOptio
 export interface ExcitedPointwiseOptions {
   /** Per output channel, [Cout]. */
   bias?: Tensor;
+  /** Per output channel, [Cout], applied before the bias (a folded batch norm's scale). */
+  outScale?: Tensor;
   /** Applied after the bias (default 'linear'). */
   activation?: ConvActivation;
 }
 
 /**
- * A 1x1, stride-1 conv of `x` [N, H, W, C] multiplied per (image, channel) by `gate` [N, C] first:
- * act((x * gate) conv filter + bias), with the multiply done as matmul's A-scale prologue (one dispatch).
- * `filter` is [1, 1, C, Cout] or [C, Cout].
+ * A 1x1, stride-1 conv of `x` [N, H, W, C], multiplied per (image, channel) by `gate` [N, C] first when given:
+ * act((x * gate) conv filter * outScale + bias), with the multiply as matmul's A-scale prologue and the scale in
+ * its epilogue (one dispatch). `filter` is [1, 1, C, Cout] or [C, Cout].
  */
-export function excitedPointwise(x: Tensor, gate: Tensor, filter: Tensor, o: ExcitedPointwiseOptions = {}): Tensor {
+export function excitedPointwise(x: Tensor, gate: Tensor | null, filter: Tensor, o: ExcitedPointwiseOptions = {}): Tensor {
   const op = 'excitedPointwise';
-  checkInference(op, [x, gate, filter, ...(o.bias ? [o.bias] : [])]);
+  checkInference(op, [x, filter, ...[gate, o.bias, o.outScale].filter((t): t is Tensor => t !== undefined && t !== null)]);
   if (x.rank !== 4) throw new Error(`Graft ${op}: x must be NHWC of rank 4, got ${formatShape(x.shape)}`);
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const [ci, cout] = matrixShape(op, filter, 'filter');
-  if (ci !== c || gate.rank !== 2 || gate.shape[0] !== n || gate.shape[1] !== c) {
-    throw new Error(`Graft ${op}: x ${formatShape(x.shape)}, gate ${formatShape(gate.shape)} and filter ${formatShape(filter.shape)} do not match ([N, C], [1, 1, C, Cout])`);
+  if (ci !== c || (gate && (gate.rank !== 2 || gate.shape[0] !== n || gate.shape[1] !== c))) {
+    throw new Error(`Graft ${op}: x ${formatShape(x.shape)}, gate ${gate ? formatShape(gate.shape) : 'none'} and filter ${formatShape(filter.shape)} do not match ([N, C], [1, 1, C, Cout])`);
   }
   const a = reshape(x, [n * h * w, c]);
   const b = reshape(filter, [c, cout]);
-  const y = matmul(a, b, { aScale: gate, activation: o.activation ?? 'linear', ...(o.bias ? { bias: o.bias } : {}) });
+  const y = matmul(a, b, {
+    activation: o.activation ?? 'linear',
+    ...(gate ? { aScale: gate } : {}), ...(o.bias ? { bias: o.bias } : {}), ...(o.outScale ? { outScale: o.outScale } : {}),
+  });
   const out = reshape(y, [n, h, w, cout]);
   for (const t of [a, b, y]) t.dispose();
   return out;
