@@ -19,6 +19,7 @@ const suiteFiles: Record<string, string[]> = {
   model: ['model'],
   browser: ['browser'],
   variants: ['variants'],
+  fusion: ['fusion'],
 };
 const suites: Record<string, () => Promise<Suite>> = Object.fromEntries(
   Object.entries(suiteFiles).map(([name, files]) => [
