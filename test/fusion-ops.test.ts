@@ -102,6 +102,8 @@ describe('seGate', () => {
     // NOTE: more channels than one pooling pass (CW = 64) and a hidden size that is not a multiple of 4.
     { n: 1, h: 4, w: 4, c: 100, r: 7, bias: false },
     { n: 3, h: 1, w: 1, c: 8, r: 2, bias: true },
+    // NOTE: H*W > 256: the pool runs first over chunks of 256 rows (a partial last chunk), then the gate.
+    { n: 2, h: 17, w: 19, c: 70, r: 5, bias: true },
   ];
   for (const c of cases) {
     it(`matches pool -> 1x1 silu -> 1x1 sigmoid in float64 (${c.n}x${c.h}x${c.w}x${c.c}, R ${c.r})`, async () => {

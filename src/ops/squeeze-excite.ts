@@ -33,6 +33,11 @@ interface GateParams {
   actE: number;
   hasBr: boolean;
   hasBe: boolean;
+  /** Divisor of the mean (H*W). */
+  count: number;
+  /** se_pool: rows per chunk and chunks per image. */
+  chunk: number;
+  chunks: number;
   wg: number;
   cw: number;
   maxC: number;
@@ -46,9 +51,28 @@ const gateKernel = defineKernel<GateParams>({
   inputs: 5,
   outputs: 1,
   constants: (p) => ({ WG: p.wg, CW: p.cw, MAXC: p.maxC, MAXR: p.maxR }),
-  uniforms: (p) => new Uniforms().u32(p.n, p.hw, p.c, p.r, p.actR, p.actE, p.hasBr ? 1 : 0, p.hasBe ? 1 : 0),
+  uniforms: gateUniforms,
   workgroups: (p) => grid(p.n),
 });
+
+const poolKernel = defineKernel<GateParams>({
+  name: 'se_pool',
+  shader: 'se_gate',
+  entryPoint: 'se_pool',
+  inputs: 1,
+  outputs: 1,
+  constants: (p) => ({ WG: p.wg, CW: p.cw }),
+  uniforms: gateUniforms,
+  workgroups: (p) => grid(p.n * p.chunks * Math.ceil(p.c / p.cw)),
+});
+
+function gateUniforms(p: GateParams): Uniforms {
+  return new Uniforms().u32(p.n, p.hw, p.c, p.r, p.actR, p.actE, p.hasBr ? 1 : 0, p.hasBe ? 1 : 0, p.count, p.chunk, p.chunks);
+}
+
+// NOTE: above this many rows per image the pool runs first as its own dispatch over chunks of POOL_CHUNK rows, so
+// that large maps are summed by many workgroups rather than one per image.
+const POOL_CHUNK = 256;
 
 // NOTE: capacities round up to powers of two so that B0's seven channel counts share a few pipelines.
 const pow2 = (v: number, min: number) => Math.max(min, 2 ** Math.ceil(Math.log2(Math.max(1, v))));
@@ -82,7 +106,7 @@ function checkInference(op: string, ts: Tensor[]): void {
 
 /**
  * The squeeze-excite gate of NHWC `x` [N, H, W, C]: act_e(act_r(mean over H, W of x · reduce + reduceBias) · expand
- * + expandBias), shape [N, C], in one dispatch. `reduce` is [C, R] (or a 1x1 filter), `expand` [R, C].
+ * + expandBias), shape [N, C], in one dispatch (two when H*W > 256). `reduce` is [C, R] (or a 1x1 filter), `expand` [R, C].
  */
 export function seGate(x: Tensor, reduce: Tensor, expand: Tensor, o: SeGateOptions = {}): Tensor {
   const op = 'seGate';
@@ -108,12 +132,21 @@ export function seGate(x: Tensor, reduce: Tensor, expand: Tensor, o: SeGateOptio
   if (why) throw new Error(`Graft ${op}: C = ${c}, R = ${r} cannot run on this adapter: ${why}`);
   const gate = new Tensor(d, [n, c], 'float32');
   if (gate.size === 0) return gate;
+  const hw = h * w;
+  const chunks = hw > POOL_CHUNK ? Math.ceil(hw / POOL_CHUNK) : 1;
   const params: GateParams = {
-    n, hw: h * w, c, r, actR: ACTIVATION_CODE[actR], actE: ACTIVATION_CODE[actE],
-    hasBr: o.reduceBias !== undefined, hasBe: o.expandBias !== undefined, wg: l.wg, cw: l.cw, maxC: l.maxC, maxR: l.maxR,
+    n, hw, c, r, actR: ACTIVATION_CODE[actR], actE: ACTIVATION_CODE[actE], hasBr: o.reduceBias !== undefined,
+    hasBe: o.expandBias !== undefined, count: hw, chunk: POOL_CHUNK, chunks, wg: l.wg, cw: l.cw, maxC: l.maxC, maxR: l.maxR,
   };
+  let src = x;
+  if (chunks > 1) {
+    src = new Tensor(d, [n, chunks, c], 'float32');
+    d.run(poolKernel, [x.buffer], [src.buffer], params);
+  }
   // NOTE: an absent bias binds the reduce filter (never read) rather than the large x.
-  d.run(gateKernel, [x.buffer, reduce.buffer, (o.reduceBias ?? reduce).buffer, expand.buffer, (o.expandBias ?? reduce).buffer], [gate.buffer], params);
+  const gp = chunks > 1 ? { ...params, hw: chunks } : params;
+  d.run(gateKernel, [src.buffer, reduce.buffer, (o.reduceBias ?? reduce).buffer, expand.buffer, (o.expandBias ?? reduce).buffer], [gate.buffer], gp);
+  if (src !== x) src.dispose();
   return gate;
 }
 
