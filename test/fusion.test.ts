@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as g from '../src/index.js';
 import { applications, getDevice, layers, model, noGrad, oneHot, setFusion, setSeed, tensor, type Model, type Tensor } from '../src/index.js';
-import type { Variable } from '../src/nn/variable.js';
+import { markWritten, Variable } from '../src/nn/variable.js';
 import { sgd } from '../src/train/optimizers/index.js';
 import { randomValues } from './helpers/check.js';
 import { useDevice } from './helpers/gpu.js';
@@ -167,11 +167,8 @@ describe('conv + BN folding', () => {
       const x = tensor(randomValues(2 * 6 * 6 * 4, 26), [2, 6, 6, 4]);
       const y = oneHot(tensor([1, 2], [2], { dtype: 'int32' }), 3);
       m.compile({ optimizer: sgd({ learningRate: 0.5 }), loss: 'categoricalCrossentropy' });
-      const d = getDevice();
-      const before = d.dispatchCount;
       await m.fit(x, y, { epochs: 1, batchSize: 2, verbose: 0 });
       heads.push(await ws['head/kernel']!.read());
-      console.log(`frozen-base step (fusion ${on ? 'on' : 'off'}): ${d.dispatchCount - before} dispatches`);
       for (const t of [x, y]) t.dispose();
       m.dispose();
     }
@@ -184,5 +181,27 @@ describe('conv + BN folding', () => {
     await agreeSmall(m, x, 'multi-output');
     x.dispose();
     m.dispose();
+  });
+});
+
+describe('Variable.version', () => {
+  it('changes on write, assign, rebind and an in-place write marked through its tensor', () => {
+    const v = new Variable('w', g.zeros([4]), true);
+    const seen = [v.version];
+    const step = (f: () => void) => {
+      f();
+      expect(seen).not.toContain(v.version);
+      seen.push(v.version);
+    };
+    step(() => v.write(new Float32Array(4)));
+    step(() => v.assign(g.ones([4])));
+    step(() => v.rebind(getDevice()));
+    step(() => markWritten(v.value));
+    const other = g.zeros([4]);
+    const before = v.version;
+    markWritten(other);
+    expect(v.version).toBe(before);
+    other.dispose();
+    v.dispose();
   });
 });
