@@ -1,7 +1,7 @@
-// Tuned matmul with a fused epilogue: C = act(op(A) · op(B) * cscale + bias), batched with NumPy broadcasting,
-// and an optional A-scale prologue (see Params.has_scale and has_cscale in matmul_common.wgsl).
+// Tuned matmul with a fused epilogue: C = act(op(A) · op(B) * cscale + bias) + resid, batched with NumPy
+// broadcasting, and an optional A-scale prologue (see has_scale, has_cscale, has_resid in matmul_common.wgsl).
 //
-// matmul, matmul_vec4:  in: a, b, bias, ascale, cscale (dummy bindings when unused)   out: c   uniform: Params
+// matmul, matmul_vec4:  in: a, b, bias, ascale, cscale, resid (dummy bindings when unused)   out: c   uniform: Params
 //   op(A) is [M, K] read through strides (sam, sak), op(B) is [K, N] through (sbk, sbn): transposes are strides.
 //   One invocation computes a TM x (4*TN4) block of C held in registers (register tiling, no workgroup memory:
 //   on lavapipe a workgroup runs on one CPU thread, so shared memory only adds barriers). Out-of-range rows and

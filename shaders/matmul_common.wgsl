@@ -35,6 +35,8 @@ struct Params {
   scale_rows: u32,
   // Output-scale epilogue (has_cscale 1): C(row, col) = act(acc * cscale[col] + bias[col]), a folded batch norm.
   has_cscale: u32,
+  // Residual epilogue (has_resid 1): C(row, col) = act(...) + resid[row * N + col] (a skip connection's add).
+  has_resid: u32,
   bshape: array<vec4<u32>, 2>,
   astr: array<vec4<u32>, 2>,
   bstr: array<vec4<u32>, 2>,
@@ -43,8 +45,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read> ascale: array<f32>;
 @group(0) @binding(4) var<storage, read> cscale: array<f32>;
-@group(0) @binding(5) var<storage, read_write> c: array<f32>;
-@group(0) @binding(6) var<uniform> p: Params;
+@group(0) @binding(5) var<storage, read> resid: array<f32>;
+@group(0) @binding(6) var<storage, read_write> c: array<f32>;
+@group(0) @binding(7) var<uniform> p: Params;
 
 fn at(v: array<vec4<u32>, 2>, i: u32) -> u32 {
   return v[i / 4u][i % 4u];
@@ -108,7 +111,7 @@ fn fma_block(acc: ptr<function, array<vec4<f32>, 16>>, av: ptr<function, array<v
   }
 }
 
-// Scales by cscale (when set), adds the bias, applies the activation and writes the in-range part of the block.
+// Scales by cscale (when set), adds the bias, applies the activation, adds the residual (when set) and writes the in-range part of the block.
 fn store(blk: Block, acc: ptr<function, array<vec4<f32>, 16>>) {
   let M = p.m;
   let N = p.n;
@@ -131,7 +134,9 @@ fn store(blk: Block, acc: ptr<function, array<vec4<f32>, 16>>) {
       let o = cbase + row * N + c0;
       for (var q = 0u; q < 4u; q++) {
         if (c0 + q < N) {
-          c[o + q] = activate(v[q], p.act);
+          var y = activate(v[q], p.act);
+          if (p.has_resid != 0u) { y += resid[o + q]; }
+          c[o + q] = y;
         }
       }
     }

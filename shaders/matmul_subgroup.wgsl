@@ -1,7 +1,7 @@
 // Split-K matmul with subgroup reductions (needs 'subgroups'), for outputs too few to fill a GPU and long K
 // (a classifier head, a dense layer at small batch).
 //
-// matmul_subgroup:  in: a, b, bias, ascale, cscale (dummy bindings when unused)   out: c   uniform: Params (matmul_common)
+// matmul_subgroup:  in: a, b, bias, ascale, cscale, resid (dummy bindings when unused)   out: c   uniform: Params (matmul_common)
 //   A workgroup of WGS invocations computes a TM x 4 block of C: invocation i sums k = i, i + WGS, ... into its
 //   registers, subgroupAdd totals each subgroup, one elected lane per subgroup writes the total to workgroup
 //   memory (other slots hold 0, so no assumption about how invocations map to subgroups), and invocation 0 adds

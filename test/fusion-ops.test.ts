@@ -1,5 +1,5 @@
 // The inference-fusion kernels against the float64 oracle: the squeeze-excite gate (shaders/se_gate.wgsl), and
-// matmul's A-scale prologue and output-scale epilogue in every matmul variant, forced in turn.
+// matmul's A-scale prologue and output-scale and residual epilogues in every matmul variant, forced in turn.
 
 import { describe, expect, it } from 'vitest';
 import * as g from '../src/index.js';
@@ -31,7 +31,7 @@ interface ScaleCase {
   n: number;
   groups: number;
   act: MatmulActivationName;
-  /** With an output-scale epilogue too. */
+  /** With an output-scale epilogue and a residual too. */
   outScale: boolean;
 }
 
@@ -48,7 +48,7 @@ function scaleCols(b: RefTensor, s: Float64Array): RefTensor {
   return { shape: b.shape, data: b.data.map((v, i) => v * s[i % n]!) };
 }
 
-describe('matmul A-scale prologue and output-scale epilogue', () => {
+describe('matmul A-scale prologue, output-scale and residual epilogues', () => {
   for (const variant of MATMUL_VARIANTS) {
     it(`matches the oracle with variant '${variant}' forced`, async () => {
       const needs = variant === 'subgroup' ? ['subgroups' as const] : variant === 'f16' ? ['shader-f16' as const] : [];
@@ -61,15 +61,19 @@ describe('matmul A-scale prologue and output-scale epilogue', () => {
         const vo = c.outScale ? randomValues(c.n, seed++, 0.5, 2) : new Float64Array(c.n).fill(1);
         const ra = scaleRows(ref(va, [c.m, c.k]), ref(vs, [c.groups, c.k]));
         const rb = scaleCols(ref(vb, [c.k, c.n]), vo);
-        const want = matmulRef(ra, rb, { bias: ref(vbias, [c.n]), activation: c.act });
+        const vr = c.outScale ? randomValues(c.m * c.n, seed++) : new Float64Array(c.m * c.n);
+        const z = matmulRef(ra, rb, { bias: ref(vbias, [c.n]), activation: c.act });
+        const want = { shape: z.shape, data: z.data.map((v, i) => v + vr[i]!) };
         const [a, b, s, bias] = [g.tensor(va, [c.m, c.k]), g.tensor(vb, [c.k, c.n]), g.tensor(vs, [c.groups, c.k]), g.tensor(vbias, [c.n])];
         const outScale = c.outScale ? g.tensor(vo, [c.n]) : undefined;
-        const got = await withVariant('matmul', variant, () => g.matmul(a, b, { aScale: s, bias, activation: c.act, ...(outScale ? { outScale } : {}) }));
+        const residual = c.outScale ? g.tensor(vr, [c.m, c.n]) : undefined;
+        const got = await withVariant('matmul', variant, () => g.matmul(a, b, { aScale: s, bias, activation: c.act, ...(outScale ? { outScale, residual } : {}) }));
         const label = `${variant} ${c.m}x${c.k}x${c.n}/${c.groups}`;
         if (variant !== 'f16') {
           await expectTensor(got, want, { atol: 2e-5, rtol: 1e-4 }, label);
         } else {
           // NOTE: f16 tiles round each scaled A and each B to f16 (2^-10 relative each): the bound of matmul-variants.
+          // NOTE: the residual is added in f32 after the product (no extra rounding term).
           const mag = matmulRef(abs(ra), abs(rb));
           const data = await got.data();
           for (let i = 0; i < data.length; i++) {
@@ -77,7 +81,7 @@ describe('matmul A-scale prologue and output-scale epilogue', () => {
             if (!(Math.abs(data[i]! - want.data[i]!) <= bound)) throw new Error(`${label} mismatch at ${i}: got ${data[i]}, want ${want.data[i]}`);
           }
         }
-        for (const t of [a, b, s, bias, got, outScale]) t?.dispose();
+        for (const t of [a, b, s, bias, got, outScale, residual]) t?.dispose();
       }
     });
   }
@@ -93,6 +97,7 @@ describe('matmul A-scale prologue and output-scale epilogue', () => {
     expect(() => g.matmul(a, w, { aScale: g.zeros([2, 4]) })).toThrow('inference-only');
     expect(() => g.matmul(a, w, { outScale: g.zeros([3]) })).toThrow('inference-only');
     expect(() => g.matmul(a, b, { outScale: g.zeros([4]) })).toThrow('outScale [4] must have shape [3]');
+    expect(() => g.matmul(a, b, { residual: g.zeros([3, 6]) })).toThrow("residual [3,6] must have the output's shape [6,3]");
   });
 });
 

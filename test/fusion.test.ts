@@ -90,7 +90,7 @@ describe('MobileNetV2', () => {
   });
 });
 
-/** conv -> BN -> relu6, conv (with bias) -> BN, zero pad -> depthwise -> BN -> swish, then a dense head. */
+/** conv -> BN -> relu6, 1x1 conv (with bias) -> BN -> add (skip), zero pad -> depthwise -> BN -> swish, dense head. */
 function smallNet(outputs: 'end' | 'intermediates'): { m: Model; ws: Record<string, Variable> } {
   setSeed(13);
   const x = g.input({ shape: [6, 6, 4] });
@@ -99,7 +99,8 @@ function smallNet(outputs: 'end' | 'intermediates'): { m: Model; ws: Record<stri
   const a1 = layers.activation({ activation: 'relu6', name: 'a1' }).apply(b1);
   const c2 = layers.conv2d({ filters: 8, kernelSize: 1, name: 'c2' }).apply(a1);
   const b2 = layers.batchNormalization({ name: 'bn2', epsilon: 1e-5 }).apply(c2);
-  const z3 = layers.zeroPadding2d({ padding: [[0, 1], [1, 2]], name: 'z3' }).apply(b2);
+  const r2 = layers.add({ name: 'r2' }).apply([a1, b2]);
+  const z3 = layers.zeroPadding2d({ padding: [[0, 1], [1, 2]], name: 'z3' }).apply(r2);
   const d3 = layers.depthwiseConv2d({ kernelSize: 3, strides: 2, depthMultiplier: 2, name: 'd3' }).apply(z3);
   const b3 = layers.batchNormalization({ name: 'bn3' }).apply(d3);
   const a3 = layers.activation({ activation: 'swish', name: 'a3' }).apply(b3);
@@ -131,8 +132,8 @@ describe('conv + BN folding', () => {
     setFusion(false);
     const plain = dispatchesOf(m, x);
     setFusion(true);
-    // NOTE: three BNs, two activation layers and the zero padding fold away.
-    expect(dispatchesOf(m, x)).toBe(plain - 6);
+    // NOTE: three BNs, two activation layers, the add and the zero padding fold away.
+    expect(dispatchesOf(m, x)).toBe(plain - 7);
     x.dispose();
     m.dispose();
   });

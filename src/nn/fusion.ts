@@ -1,5 +1,6 @@
 // Inference fusion in a functional model's execution plan: (zero padding →) conv (+ batch norm folded into its
-// weights) (+ activation in its epilogue), and squeeze-excite (gate in one kernel, excite multiply in the next 1x1 conv's prologue).
+// weights) (+ activation in its epilogue) (+ a residual add, for 1x1 convs), and squeeze-excite (gate in one kernel,
+// excite multiply in the next 1x1 conv's prologue).
 // Patterns are matched once per graph on layer types and connectivity; a group runs only when no gradient is
 // recorded through it and its batch norm is in inference mode, otherwise its nodes run one by one.
 
@@ -11,10 +12,9 @@ import { isGradEnabled } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { epilogueOf, FoldCache, type FoldedConv } from './fusion-fold.js';
 import type { CallContext, Layer, Node, SymbolicTensor } from './layer.js';
-import { Activation } from './layers/core.js';
-import { Reshape } from './layers/core.js';
+import { Activation, Dropout, Reshape } from './layers/core.js';
 import { Conv2D, DepthwiseConv2D } from './layers/conv.js';
-import { Multiply } from './layers/merge.js';
+import { Add, Multiply } from './layers/merge.js';
 import { BatchNormalization } from './layers/normalization.js';
 import { GlobalAveragePooling2D, ZeroPadding2D } from './layers/pooling.js';
 import type { Variable } from './variable.js';
@@ -103,6 +103,39 @@ function convTail(g: GraphIndex, convNode: Node): ConvTail {
   return tail;
 }
 
+/** A skip connection after a 1x1 conv: (Dropout →) Add(conv output, other), folded into the matmul's epilogue. */
+interface Residual {
+  nodes: Node[];
+  other: SymbolicTensor;
+  dropout: Dropout | null;
+}
+
+const sameShape = (a: readonly (number | null)[], b: readonly (number | null)[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+function residualAfter(g: GraphIndex, last: Node): Residual | null {
+  let r = soleReader(g, last.outputs[0]!);
+  const nodes: Node[] = [];
+  let dropout: Dropout | null = null;
+  if (r && r.layer instanceof Dropout && single(r)) {
+    dropout = r.layer;
+    nodes.push(r);
+    r = soleReader(g, r.outputs[0]!);
+  }
+  if (!r || !(r.layer instanceof Add) || r.inputs.length !== 2 || r.outputs.length !== 1) return null;
+  const mine = (nodes[0] ?? last).outputs[0]!;
+  const other = r.inputs[0] === mine ? r.inputs[1]! : r.inputs[0]!;
+  if (other === mine || !sameShape(other.shape, mine.shape) || !sameShape(r.outputs[0]!.shape, mine.shape)) return null;
+  return { nodes: [...nodes, r], other, dropout };
+}
+
+/** The residual tensor to add now, undefined without one; null when it cannot fuse now (dropout active, recording). */
+function residualValue(res: Residual | null, value: (s: SymbolicTensor) => Tensor, ctxOf: (n: Node) => CallContext): Tensor | undefined | null {
+  if (!res) return undefined;
+  if (res.dropout && res.dropout.rate > 0 && ctxOf(res.nodes[0]!).training) return null;
+  const t = value(res.other);
+  return recording([t]) ? null : t;
+}
+
 /** Whether any of these tensors would have a gradient recorded through it. */
 function recording(ts: readonly (Tensor | null | undefined)[]): boolean {
   return isGradEnabled() && ts.some((t) => t?.requiresGrad);
@@ -123,29 +156,31 @@ function tailWeights(t: ConvTail, conv: Conv2D | DepthwiseConv2D, cache: FoldCac
   return cache ? cache.get() : { filter: conv.kernel!.value, bias: conv.bias?.value ?? null, scale: null };
 }
 
-/** The fused options of a folded 1x1 conv's matmul: its bias, epilogue scale and activation. */
-const pointwiseOptions = (w: FoldedConv, activation: ConvActivation) => ({
-  activation, ...(w.bias ? { bias: w.bias } : {}), ...(w.scale ? { outScale: w.scale } : {}),
+/** The fused options of a folded 1x1 conv's matmul: its bias, epilogue scale, activation and residual. */
+const pointwiseOptions = (w: FoldedConv, activation: ConvActivation, residual?: Tensor) => ({
+  activation, ...(w.bias ? { bias: w.bias } : {}), ...(w.scale ? { outScale: w.scale } : {}), ...(residual ? { residual } : {}),
 });
 
 /**
  * (zero padding →) conv (+ BN) (+ activation) as one conv with the padding in its geometry, folded weights and the
  * activation in its epilogue.
  */
-function convGroup(t: ConvTail, pad: { node: Node; padding: Pads } | null): FusedGroup {
+function convGroup(t: ConvTail, pad: { node: Node; padding: Pads } | null, res: Residual | null): FusedGroup {
   const conv = t.nodes[0]!.layer as Conv2D | DepthwiseConv2D;
   // NOTE: a 1x1 conv runs as a matmul that scales in its epilogue: no folded copy of its filter.
   const pointwise = !pad && isPointwiseConv(conv);
   const cache = t.bn ? new FoldCache(conv, t.bn, pointwise) : null;
   const first = pad ? pad.node : t.nodes[0]!;
   return {
-    nodes: pad ? [pad.node, ...t.nodes] : t.nodes,
+    nodes: [...(pad ? [pad.node] : []), ...t.nodes, ...(res?.nodes ?? [])],
     run(value, ctxOf) {
       const x = value(first.inputs[0]!);
       if (recording([x])) return null;
       const w = tailWeights(t, conv, cache, ctxOf);
       if (!w) return null;
-      if (pointwise) return excitedPointwise(x, null, w.filter, pointwiseOptions(w, t.activation));
+      const residual = residualValue(res, value, ctxOf);
+      if (residual === null) return null;
+      if (pointwise) return excitedPointwise(x, null, w.filter, pointwiseOptions(w, t.activation, residual));
       const op = conv instanceof DepthwiseConv2D ? depthwiseConv2d : conv2d;
       return op(x, w.filter, {
         strides: conv.strides, padding: pad ? pad.padding : conv.padding, dilations: conv.dilationRate, activation: t.activation, ...(w.bias ? { bias: w.bias } : {}),
@@ -181,7 +216,8 @@ function matchSqueezeExcite(g: GraphIndex, gap: Node): FusedGroup | null {
   const project = soleReader(g, excite.outputs[0]!);
   if (!project || !isPointwiseConv(project.layer) || !single(project)) return null;
   const tail = convTail(g, project);
-  const all = [...nodes, reduce, expand, excite, ...tail.nodes];
+  const res = residualAfter(g, tail.nodes[tail.nodes.length - 1]!);
+  const all = [...nodes, reduce, expand, excite, ...tail.nodes, ...(res?.nodes ?? [])];
   const rl = reduce.layer as Conv2D;
   const el = expand.layer as Conv2D;
   const pl = project.layer as Conv2D;
@@ -196,11 +232,13 @@ function matchSqueezeExcite(g: GraphIndex, gap: Node): FusedGroup | null {
       if (seGateUnsupported(xv.device, xv.shape[3]!, rl.kernel!.shape[3]!) !== null) return null;
       const w = tailWeights(tail, pl, cache, ctxOf);
       if (!w) return null;
+      const residual = residualValue(res, value, ctxOf);
+      if (residual === null) return null;
       const gate = seGate(xv, rl.kernel!.value, el.kernel!.value, {
         reduceActivation: epilogueOf(rl.activation)!, expandActivation: epilogueOf(el.activation)!,
         ...(rl.bias ? { reduceBias: rl.bias.value } : {}), ...(el.bias ? { expandBias: el.bias.value } : {}),
       });
-      const y = excitedPointwise(xv, gate, w.filter, pointwiseOptions(w, tail.activation));
+      const y = excitedPointwise(xv, gate, w.filter, pointwiseOptions(w, tail.activation, residual));
       gate.dispose();
       return y;
     },
@@ -227,8 +265,9 @@ export function planFusion(nodes: readonly Node[], outputs: readonly SymbolicTen
     if (g.claimed.has(n) || !isConv(n.layer) || !single(n)) continue;
     const t = convTail(g, n);
     const pad = absorbedPadding(g, n);
-    // NOTE: a lone conv already fuses its own activation; a group pays only when it absorbs a pad, a BN or an activation.
-    if (t.nodes.length > 1 || pad) claim(convGroup(t, pad));
+    const res = !pad && isPointwiseConv(n.layer) ? residualAfter(g, t.nodes[t.nodes.length - 1]!) : null;
+    // NOTE: a lone conv already fuses its own activation; a group pays only when it absorbs a pad, a BN, an activation or an add.
+    if (t.nodes.length > 1 || pad || res) claim(convGroup(t, pad, res));
   }
   return plan;
 }

@@ -7,7 +7,7 @@ import { checkVariantName, forcedVariant } from '../gpu/variants.js';
 import { Uniforms } from '../gpu/uniforms.js';
 import { isGradEnabled } from '../tensor/engine.js';
 import { randomUniform, recordOp, Tensor } from '../tensor/tensor.js';
-import { broadcastStrides, checkRank, formatShape, sizeOf } from '../tensor/shape.js';
+import { broadcastStrides, checkRank, formatShape, shapesEqual, sizeOf } from '../tensor/shape.js';
 import { ACTIVATION, type FusedActivation } from './activation.js';
 import { checkFloat, checkSameDevice } from './checks.js';
 import { mapUnary, unaryGrad } from './elementwise.js';
@@ -45,6 +45,8 @@ export interface MatmulOptions {
   aScale?: Tensor;
   /** A per-column scale [N] applied in the epilogue before the bias (a folded batch norm). Inference only. */
   outScale?: Tensor;
+  /** Added after the activation, same shape as the output (a skip connection). Inference only. */
+  residual?: Tensor;
 }
 
 interface NaiveParams {
@@ -222,7 +224,7 @@ export function matmulRaw(a: Tensor, b: Tensor, o: MatmulOptions = {}, tile?: Ma
   const act = MatmulActivation[o.activation ?? 'linear'];
   const variant = tile ? 'register' : pickVariant(a, folded);
   const scaleRows = o.aScale ? plan.m / o.aScale.shape[0]! : 0;
-  const buffers = { a: a.buffer, b: b.buffer, bias: o.bias ? o.bias.buffer : null, out: out.buffer, scale: o.aScale?.buffer ?? null, scaleRows, colScale: o.outScale?.buffer ?? null };
+  const buffers = { a: a.buffer, b: b.buffer, bias: o.bias ? o.bias.buffer : null, out: out.buffer, scale: o.aScale?.buffer ?? null, scaleRows, colScale: o.outScale?.buffer ?? null, residual: o.residual?.buffer ?? null };
   runMatmulVariant(a.device, variant, folded, buffers, act, tile);
   return out;
 }
@@ -248,6 +250,14 @@ function checkOptions(a: Tensor, b: Tensor, o: MatmulOptions, n: number): void {
     checkSameDevice('matmul', a, o.outScale);
     if (o.outScale.rank !== 1 || o.outScale.shape[0] !== n) {
       throw new Error(`Graft matmul: outScale ${formatShape(o.outScale.shape)} must have shape [${n}] (N) for ${describe(a.shape, b.shape, o)}`);
+    }
+  }
+  if (o.residual) {
+    checkFloat('matmul', o.residual);
+    checkSameDevice('matmul', a, o.residual);
+    const want = planMatmul(a.shape, b.shape, o).outShape;
+    if (!shapesEqual(o.residual.shape, want)) {
+      throw new Error(`Graft matmul: residual ${formatShape(o.residual.shape)} must have the output's shape ${formatShape(want)} for ${describe(a.shape, b.shape, o)}`);
     }
   }
   if (!o.bias) return;
@@ -322,9 +332,9 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const act = options.activation ?? 'linear';
   const bias = options.bias;
   const inputs = bias ? [a, b, bias] : [a, b];
-  const scales = [options.aScale, options.outScale].filter((t): t is Tensor => t !== undefined);
+  const scales = [options.aScale, options.outScale, options.residual].filter((t): t is Tensor => t !== undefined);
   const recording = isGradEnabled() && [...inputs, ...scales].some((t) => t.requiresGrad);
-  if (recording && scales.length > 0) throw new Error('Graft matmul: aScale and outScale are inference-only (no gradient may be recorded through them)');
+  if (recording && scales.length > 0) throw new Error('Graft matmul: aScale, outScale and residual are inference-only (no gradient may be recorded through them)');
   // NOTE: silu's derivative needs the pre-activation; when recording, keep z and apply silu as its own kernel.
   const z = recording && act === 'silu' ? matmulRaw(a, b, { ...options, activation: 'linear' }) : null;
   const out = z ? mapUnary(z, 'silu') : matmulRaw(a, b, options);

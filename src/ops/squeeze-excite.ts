@@ -158,29 +158,35 @@ export interface ExcitedPointwiseOptions {
   outScale?: Tensor;
   /** Applied after the bias (default 'linear'). */
   activation?: ConvActivation;
+  /** Added last, [N, H, W, Cout] (a skip connection). */
+  residual?: Tensor;
 }
 
 /**
  * A 1x1, stride-1 conv of `x` [N, H, W, C], multiplied per (image, channel) by `gate` [N, C] first when given:
- * act((x * gate) conv filter * outScale + bias), with the multiply as matmul's A-scale prologue and the scale in
- * its epilogue (one dispatch). `filter` is [1, 1, C, Cout] or [C, Cout].
+ * act((x * gate) conv filter * outScale + bias) + residual, with the multiply as matmul's A-scale prologue and the
+ * scale and residual in its epilogue (one dispatch). `filter` is [1, 1, C, Cout] or [C, Cout].
  */
 export function excitedPointwise(x: Tensor, gate: Tensor | null, filter: Tensor, o: ExcitedPointwiseOptions = {}): Tensor {
   const op = 'excitedPointwise';
-  checkInference(op, [x, filter, ...[gate, o.bias, o.outScale].filter((t): t is Tensor => t !== undefined && t !== null)]);
+  checkInference(op, [x, filter, ...[gate, o.bias, o.outScale, o.residual].filter((t): t is Tensor => t !== undefined && t !== null)]);
   if (x.rank !== 4) throw new Error(`Graft ${op}: x must be NHWC of rank 4, got ${formatShape(x.shape)}`);
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const [ci, cout] = matrixShape(op, filter, 'filter');
   if (ci !== c || (gate && (gate.rank !== 2 || gate.shape[0] !== n || gate.shape[1] !== c))) {
     throw new Error(`Graft ${op}: x ${formatShape(x.shape)}, gate ${gate ? formatShape(gate.shape) : 'none'} and filter ${formatShape(filter.shape)} do not match ([N, C], [1, 1, C, Cout])`);
   }
+  if (o.residual && !(o.residual.rank === 4 && o.residual.size === n * h * w * cout && o.residual.shape[3] === cout)) {
+    throw new Error(`Graft ${op}: residual ${formatShape(o.residual.shape)} must be [${n}, ${h}, ${w}, ${cout}]`);
+  }
   const a = reshape(x, [n * h * w, c]);
   const b = reshape(filter, [c, cout]);
+  const r = o.residual ? reshape(o.residual, [n * h * w, cout]) : null;
   const y = matmul(a, b, {
-    activation: o.activation ?? 'linear',
-    ...(gate ? { aScale: gate } : {}), ...(o.bias ? { bias: o.bias } : {}), ...(o.outScale ? { outScale: o.outScale } : {}),
+    activation: o.activation ?? 'linear', ...(gate ? { aScale: gate } : {}), ...(o.bias ? { bias: o.bias } : {}),
+    ...(o.outScale ? { outScale: o.outScale } : {}), ...(r ? { residual: r } : {}),
   });
   const out = reshape(y, [n, h, w, cout]);
-  for (const t of [a, b, y]) t.dispose();
+  for (const t of [a, b, y, r]) t?.dispose();
   return out;
 }
