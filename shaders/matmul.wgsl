@@ -63,9 +63,13 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
         bv[kk * TN4 + j] = vec4<f32>(b[o.x], b[o.y], b[o.z], b[o.w]);
       }
     }
+    // NOTE: rows of one image share their scales: load them once per block unless the block straddles images.
+    let s0 = a_scale4(soff[0], k);
     for (var i = 0u; i < TM; i++) {
       let o = aoff[i] + k * sak;
-      av[i] = vec4<f32>(a[o], a[o + sak], a[o + 2u * sak], a[o + 3u * sak]) * a_scale4(soff[i], k);
+      var sv = s0;
+      if (soff[i] != soff[0]) { sv = a_scale4(soff[i], k); }
+      av[i] = vec4<f32>(a[o], a[o + sak], a[o + 2u * sak], a[o + 3u * sak]) * sv;
     }
     fma_block(&acc, &av, &bv);
   }
@@ -137,8 +141,11 @@ fn matmul_vec4(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
       }
     }
     if (VA == 1u) {
+      let s0 = a_scale4(soff[0], k);
       for (var i = 0u; i < TM; i++) {
-        av[i] = a4[aoff[i] + k / 4u] * a_scale4(soff[i], k);
+        var sv = s0;
+        if (soff[i] != soff[0]) { sv = a_scale4(soff[i], k); }
+        av[i] = a4[aoff[i] + k / 4u] * sv;
       }
     } else {
       for (var i4 = 0u; i4 < TM / 4u; i4++) {
