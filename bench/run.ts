@@ -21,6 +21,7 @@ const suiteFiles: Record<string, string[]> = {
   variants: ['variants'],
   mixed: ['mixed-precision'],
   norm: ['norm-pool', 'optimizer'],
+  fusion: ['fusion'],
 };
 const suites: Record<string, () => Promise<Suite>> = Object.fromEntries(
   Object.entries(suiteFiles).map(([name, files]) => [

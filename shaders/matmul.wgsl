@@ -1,6 +1,7 @@
-// Tuned matmul with a fused epilogue: C = act(op(A) · op(B) + bias), batched with NumPy broadcasting.
+// Tuned matmul with a fused epilogue: C = act(op(A) · op(B) * cscale + bias) + resid, batched with NumPy
+// broadcasting, and an optional A-scale prologue (see has_scale, has_cscale, has_resid in matmul_common.wgsl).
 //
-// matmul, matmul_vec4:  in: a, b, bias (a dummy binding when has_bias is 0)   out: c   uniform: Params
+// matmul, matmul_vec4:  in: a, b, bias, ascale, cscale, resid (dummy bindings when unused)   out: c   uniform: Params
 //   op(A) is [M, K] read through strides (sam, sak), op(B) is [K, N] through (sbk, sbn): transposes are strides.
 //   One invocation computes a TM x (4*TN4) block of C held in registers (register tiling, no workgroup memory:
 //   on lavapipe a workgroup runs on one CPU thread, so shared memory only adds barriers). Out-of-range rows and
@@ -40,8 +41,10 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
   let sbk = p.sbk;
   // Clamped offsets: rows past M re-read row M-1 and columns past N re-read column N-1; their results are dropped.
   var aoff: array<u32, 16>;
+  var soff: array<u32, 16>;
   for (var i = 0u; i < TM; i++) {
     aoff[i] = blk.abase + min(blk.row0 + i, M - 1u) * p.sam;
+    soff[i] = scale_base(blk.row0 + i);
   }
   var boff: array<vec4<u32>, 2>;
   for (var j = 0u; j < TN4; j++) {
@@ -60,9 +63,13 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
         bv[kk * TN4 + j] = vec4<f32>(b[o.x], b[o.y], b[o.z], b[o.w]);
       }
     }
+    // NOTE: rows of one image share their scales: load them once per block unless the block straddles images.
+    let s0 = a_scale4(soff[0], k);
     for (var i = 0u; i < TM; i++) {
       let o = aoff[i] + k * sak;
-      av[i] = vec4<f32>(a[o], a[o + sak], a[o + 2u * sak], a[o + 3u * sak]);
+      var sv = s0;
+      if (soff[i] != soff[0]) { sv = a_scale4(soff[i], k); }
+      av[i] = vec4<f32>(a[o], a[o + sak], a[o + 2u * sak], a[o + 3u * sak]) * sv;
     }
     fma_block(&acc, &av, &bv);
   }
@@ -71,7 +78,7 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
       let o = boff[j] + vec4<u32>(k * sbk);
       let bk = vec4<f32>(b[o.x], b[o.y], b[o.z], b[o.w]);
       for (var i = 0u; i < TM; i++) {
-        acc[i * TN4 + j] += a[aoff[i] + k * sak] * bk;
+        acc[i * TN4 + j] += a[aoff[i] + k * sak] * a_scale4(soff[i], k).x * bk;
       }
     }
   }
@@ -89,7 +96,9 @@ fn matmul_vec4(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
   // Offsets in vec4 units of each row (VA 1) or 4-row group (VA 2) of op(A), and of each 4-column group (VB 1)
   // or column (VB 2) of op(B); clamped like the scalar kernel (the layout conditions keep them aligned).
   var aoff: array<u32, 16>;
+  var soff: array<u32, 16>;
   for (var i = 0u; i < TM; i++) {
+    soff[i] = scale_base(blk.row0 + i);
     if (VA == 1u) {
       aoff[i] = (blk.abase + min(blk.row0 + i, M - 1u) * K) / 4u;
     } else if (i % 4u == 0u) {
@@ -132,13 +141,17 @@ fn matmul_vec4(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
       }
     }
     if (VA == 1u) {
+      let s0 = a_scale4(soff[0], k);
       for (var i = 0u; i < TM; i++) {
-        av[i] = a4[aoff[i] + k / 4u];
+        var sv = s0;
+        if (soff[i] != soff[0]) { sv = a_scale4(soff[i], k); }
+        av[i] = a4[aoff[i] + k / 4u] * sv;
       }
     } else {
       for (var i4 = 0u; i4 < TM / 4u; i4++) {
         for (var kk = 0u; kk < 4u; kk++) {
           // A(rows r..r+3, k+kk) as one vec4: transpose into av's rows.
+          // NOTE: VA 2 is a transposed A, which never has a scale (the host checks).
           let v = a4[aoff[i4] + (k + kk) * m4];
           av[4u * i4][kk] = v.x;
           av[4u * i4 + 1u][kk] = v.y;

@@ -1,6 +1,7 @@
 // Shared by every matmul variant (shaders/matmul.wgsl, matmul_tiled_body.wgsl, matmul_subgroup.wgsl), included with
-// `//! include matmul_common`: the uniform block, the bias/output bindings, where a block of C sits (locate), the
-// 4-deep FMA step on a TM x (4*TN4) register block and the bias + activation epilogue (store).
+// `//! include matmul_common`: the uniform block, the bias/scale/output bindings, where a block of C sits (locate),
+// the A-scale prologue (a_scale), the 4-deep FMA step on a TM x (4*TN4) register block and the bias + activation
+// epilogue (store).
 // The operand bindings a, b (binding 0, 1) are declared by each including file, scalar or vec4.
 
 override WGX: u32 = 8u;
@@ -28,17 +29,44 @@ struct Params {
   // Tiled kernels only (a uniform, not overrides, so that one pipeline serves every layout): bit 0 AK, bit 1 BK,
   // bit 2 VA, bit 3 VB (see shaders/matmul_tiled_body.wgsl).
   lay: u32,
+  // A-scale prologue (has_scale 1): A(row, k) is read as A(row, k) * ascale[(row / scale_rows) * K + k], a
+  // per-(image, K) scale such as a squeeze-excite gate; only for untransposed, unbatched A (the host checks).
+  has_scale: u32,
+  scale_rows: u32,
+  // Output-scale epilogue (has_cscale 1): C(row, col) = act(acc * cscale[col] + bias[col]), a folded batch norm.
+  has_cscale: u32,
+  // Residual epilogue (has_resid 1): C(row, col) = act(...) + resid[row * N + col] (a skip connection's add).
+  has_resid: u32,
   bshape: array<vec4<u32>, 2>,
   astr: array<vec4<u32>, 2>,
   bstr: array<vec4<u32>, 2>,
 }
 
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(3) var<storage, read> ascale: array<f32>;
+@group(0) @binding(4) var<storage, read> cscale: array<f32>;
+@group(0) @binding(5) var<storage, read> resid: array<f32>;
+@group(0) @binding(6) var<storage, read_write> c: array<f32>;
+@group(0) @binding(7) var<uniform> p: Params;
 
 fn at(v: array<vec4<u32>, 2>, i: u32) -> u32 {
   return v[i / 4u][i % 4u];
+}
+
+// Offset of row `row`'s scales in ascale (add k); 0 when there is no scale (a_scale4 then gives 1).
+fn scale_base(row: u32) -> u32 {
+  if (p.has_scale == 0u) { return 0u; }
+  return (min(row, p.m - 1u) / p.scale_rows) * p.k;
+}
+
+// The A-scale of elements k..k+3 of a row whose scales start at `base`; 1 without a scale, 0 past K.
+fn a_scale4(base: u32, k: u32) -> vec4<f32> {
+  if (p.has_scale == 0u) { return vec4<f32>(1.0); }
+  var s = vec4<f32>(0.0);
+  for (var q = 0u; q < 4u; q++) {
+    if (k + q < p.k) { s[q] = ascale[base + k + q]; }
+  }
+  return s;
 }
 
 // Where one invocation's block sits: batch offsets of A and B and the block's first row and column.
@@ -83,26 +111,32 @@ fn fma_block(acc: ptr<function, array<vec4<f32>, 16>>, av: ptr<function, array<v
   }
 }
 
-// Adds the bias, applies the activation and writes the in-range part of the block.
+// Scales by cscale (when set), adds the bias, applies the activation, adds the residual (when set) and writes the in-range part of the block.
 fn store(blk: Block, acc: ptr<function, array<vec4<f32>, 16>>) {
   let M = p.m;
   let N = p.n;
   let cbase = blk.bi * M * N;
   for (var j = 0u; j < TN4; j++) {
     let c0 = blk.col0 + 4u * j;
+    let cj = min(vec4<u32>(c0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(N - 1u));
     var bvec = vec4<f32>(0.0);
     if (p.has_bias != 0u) {
-      let cj = min(vec4<u32>(c0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(N - 1u));
       bvec = vec4<f32>(bias[cj.x], bias[cj.y], bias[cj.z], bias[cj.w]);
+    }
+    var svec = vec4<f32>(1.0);
+    if (p.has_cscale != 0u) {
+      svec = vec4<f32>(cscale[cj.x], cscale[cj.y], cscale[cj.z], cscale[cj.w]);
     }
     for (var i = 0u; i < TM; i++) {
       let row = blk.row0 + i;
       if (row >= M) { break; }
-      let v = (*acc)[i * TN4 + j] + bvec;
+      let v = (*acc)[i * TN4 + j] * svec + bvec;
       let o = cbase + row * N + c0;
       for (var q = 0u; q < 4u; q++) {
         if (c0 + q < N) {
-          c[o + q] = activate(v[q], p.act);
+          var y = activate(v[q], p.act);
+          if (p.has_resid != 0u) { y += resid[o + q]; }
+          c[o + q] = y;
         }
       }
     }

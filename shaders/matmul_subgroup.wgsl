@@ -1,7 +1,7 @@
 // Split-K matmul with subgroup reductions (needs 'subgroups'), for outputs too few to fill a GPU and long K
 // (a classifier head, a dense layer at small batch).
 //
-// matmul_subgroup:  in: a, b, bias (a dummy binding when has_bias is 0)   out: c   uniform: Params (matmul_common)
+// matmul_subgroup:  in: a, b, bias, ascale, cscale, resid (dummy bindings when unused)   out: c   uniform: Params (matmul_common)
 //   A workgroup of WGS invocations computes a TM x 4 block of C: invocation i sums k = i, i + WGS, ... into its
 //   registers, subgroupAdd totals each subgroup, one elected lane per subgroup writes the total to workgroup
 //   memory (other slots hold 0, so no assumption about how invocations map to subgroups), and invocation 0 adds
@@ -36,15 +36,17 @@ fn matmul_subgroup(@builtin(local_invocation_index) li: u32, @builtin(workgroup_
   let N = p.n;
   var acc: array<vec4<f32>, 16>;
   var aoff: array<u32, 16>;
+  var soff: array<u32, 16>;
   for (var i = 0u; i < TM; i++) {
     aoff[i] = blk.abase + min(blk.row0 + i, M - 1u) * p.sam;
+    soff[i] = scale_base(blk.row0 + i);
   }
   let boff = vec4<u32>(blk.bbase) + min(vec4<u32>(blk.col0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(N - 1u)) * p.sbn;
   for (var k = li; k < p.k; k += WGS) {
     let o = boff + vec4<u32>(k * p.sbk);
     let bk = vec4<f32>(ld_b(o.x), ld_b(o.y), ld_b(o.z), ld_b(o.w));
     for (var i = 0u; i < TM; i++) {
-      acc[i] += ld_a(aoff[i] + k * p.sak) * bk;
+      acc[i] += ld_a(aoff[i] + k * p.sak) * a_scale4(soff[i], k).x * bk;
     }
   }
   for (var i = 0u; i < TM; i++) {

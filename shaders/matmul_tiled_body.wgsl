@@ -1,7 +1,7 @@
 // Workgroup-memory tiled matmul, the body shared by matmul_tiled.wgsl (f32 tiles) and matmul_tiled_f16.wgsl (f16
 // tiles, f32 accumulation); the including file defines `alias tile_t`.
 //
-// matmul_tiled:  in: a, b, bias (a dummy binding when has_bias is 0)   out: c   uniform: Params (matmul_common)
+// matmul_tiled:  in: a, b, bias, ascale, cscale, resid (dummy bindings when unused)   out: c   uniform: Params (matmul_common)
 //   A workgroup of WGX x WGY invocations computes a (WGY*TM) x (WGX*4*TN4) tile of C. Per step of TK along K, the
 //   workgroup stages op(A)'s and op(B)'s tiles in workgroup memory as [k][row] and [k][col]; each invocation then
 //   runs its TM x (4*TN4) register block (fma_block) from there. Double-buffered: the next step's global loads are
@@ -110,7 +110,8 @@ fn matmul_tiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_inv
         let l = li + i * nt;
         if (l < tsm * TK / 4u) {
           let r = run_at(l, ak, tsm, m0, p.m, s * TK, blk.abase, p.sam, p.sak);
-          ga[i] = fetch(false, va, r.idx, r.n);
+          // NOTE: a scaled A is untransposed (AK), so a run is one row's 4 consecutive k (the host checks).
+          ga[i] = fetch(false, va, r.idx, r.n) * a_scale4(scale_base(m0 + r.x), s * TK + r.k);
         }
       }
       for (var i = 0u; i < rb; i++) {

@@ -19,6 +19,7 @@ export * from './ops/index.js';
 
 export { input, model, sequential, loadModel, importOnnx, loadOnnx, Model, Sequential } from './api/models.js';
 export { setSeed } from './nn/random.js';
+export { setFusion, fusionEnabled } from './nn/fusion.js';
 
 export * as layers from './nn/factories.js';
 export * as models from './api/models.js';

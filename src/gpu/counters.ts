@@ -79,9 +79,13 @@ export function instrumentWebGpu(classes: WebGpuClasses): () => void {
   dev.createBindGroup = function (this: GPUDevice, desc: GPUBindGroupDescriptor): GPUBindGroup {
     const g = orig.createBindGroup.call(this, desc);
     let bytes = 0;
+    // NOTE: a buffer bound twice (an unused binding filled with another operand) counts once.
+    const seen = new Set<GPUBuffer>();
     for (const e of desc.entries) {
       const r = e.resource as GPUBufferBinding;
-      if (r && typeof r === 'object' && 'buffer' in r && (r.buffer.usage & STORAGE) !== 0) bytes += r.size ?? r.buffer.size - (r.offset ?? 0);
+      if (!r || typeof r !== 'object' || !('buffer' in r) || (r.buffer.usage & STORAGE) === 0 || seen.has(r.buffer)) continue;
+      seen.add(r.buffer);
+      bytes += r.size ?? r.buffer.size - (r.offset ?? 0);
     }
     groupBytes.set(g, bytes);
     return g;

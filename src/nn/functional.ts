@@ -8,6 +8,7 @@ import { formatShape } from '../tensor/shape.js';
 import type { PolicyName } from './mixed-precision.js';
 import { Layer, SymbolicTensor, type CallContext, type LayerArgs, type LayerConfig, type Node } from './layer.js';
 import { InputLayer } from './layers/input.js';
+import { fusionEnabled, planFusion, type FusedGroup } from './fusion.js';
 import { deserializeLayer, registerLayer } from './registry.js';
 import { formatSymbolic, shapeFits, type Shape } from './symbolic.js';
 import { summaryText } from './summary.js';
@@ -48,6 +49,8 @@ export class Functional extends Layer {
   private multiOut = false;
   /** Non-null in sequential mode. */
   private seqLayers: Layer[] | null = null;
+  /** Each fused node's group (src/nn/fusion.ts), planned on the first call after the graph is set. */
+  private fusion: Map<Node, FusedGroup> | null = null;
 
   constructor(args: FunctionalArgs | SequentialArgs) {
     super(args);
@@ -151,6 +154,7 @@ export class Functional extends Layer {
     }
     this.inputs = inputs;
     this.outputs = outputs;
+    this.dropFusion();
     this.nodes = nodes;
     this.graphLayers = layers;
     this.built = true;
@@ -191,26 +195,67 @@ export class Functional extends Layer {
     const release = this.useCounts(xs);
     const recording = isGradEnabled();
     const inner: CallContext = { training: ctx.training, frozen: ctx.frozen || !this.trainable };
-    for (const node of this.nodes) {
-      if (node.inputs.length === 0) continue;
-      const args = node.inputs.map((s) => values.get(s)!);
-      const out = node.layer.invoke(node.multiInput ? args : args[0]!, { ...inner, training: node.training ?? inner.training });
-      const outs = Array.isArray(out) ? out : [out];
-      if (outs.length !== node.outputs.length) {
-        throw new Error(`Graft model '${this.name}': layer '${node.layer.name}' gave ${outs.length} outputs, expected ${node.outputs.length}`);
-      }
-      node.outputs.forEach((s, i) => values.set(s, outs[i]!));
-      outs.forEach((t, i) => release.counts.set(t, (release.counts.get(t) ?? 0) + (release.uses.get(node.outputs[i]!) ?? 0)));
-      const taped = recording && outs.some((t) => t.requiresGrad);
+    const ctxOf = (node: Node): CallContext => ({ ...inner, training: node.training ?? inner.training });
+    // NOTE: drops one use of each input of `node` (or of a fused group's members, read from outside it).
+    const consume = (args: Tensor[], taped: boolean) => {
       for (const t of args) {
         if (taped || t.requiresGrad) release.pinned.add(t);
         const left = (release.counts.get(t) ?? 0) - 1;
         release.counts.set(t, left);
         if (left === 0 && !release.pinned.has(t)) t.dispose();
       }
+    };
+    const produce = (node: Node, outs: Tensor[]) => {
+      node.outputs.forEach((s, i) => values.set(s, outs[i]!));
+      outs.forEach((t, i) => release.counts.set(t, (release.counts.get(t) ?? 0) + (release.uses.get(node.outputs[i]!) ?? 0)));
+    };
+    const runNode = (node: Node) => {
+      const args = node.inputs.map((s) => values.get(s)!);
+      const out = node.layer.invoke(node.multiInput ? args : args[0]!, ctxOf(node));
+      const outs = Array.isArray(out) ? out : [out];
+      if (outs.length !== node.outputs.length) {
+        throw new Error(`Graft model '${this.name}': layer '${node.layer.name}' gave ${outs.length} outputs, expected ${node.outputs.length}`);
+      }
+      produce(node, outs);
+      consume(args, recording && outs.some((t) => t.requiresGrad));
+    };
+    const plan = fusionEnabled() ? this.fusionPlan() : null;
+    for (const node of this.nodes) {
+      if (node.inputs.length === 0) continue;
+      const group = plan?.get(node);
+      if (!group) {
+        runNode(node);
+        continue;
+      }
+      // NOTE: a group runs at its last node; its other members are skipped (nothing else reads their outputs).
+      if (node !== group.nodes[group.nodes.length - 1]) continue;
+      const out = group.run((s) => values.get(s)!, ctxOf);
+      if (!out) {
+        for (const m of group.nodes) runNode(m);
+        continue;
+      }
+      produce(node, [out]);
+      const inside = new Set(group.nodes.flatMap((m) => m.outputs));
+      for (const m of group.nodes) consume(m.inputs.filter((s) => !inside.has(s)).map((s) => values.get(s)!), false);
     }
     const result = this.outputs.map((s) => values.get(s)!);
     return this.multiOut ? result : result[0]!;
+  }
+
+  private fusionPlan(): Map<Node, FusedGroup> {
+    this.fusion ??= planFusion(this.nodes, this.outputs);
+    return this.fusion;
+  }
+
+  private dropFusion(): void {
+    for (const g of new Set(this.fusion?.values() ?? [])) g.dispose();
+    this.fusion = null;
+  }
+
+  /** Frees the weights and any cached folded weights. */
+  override dispose(): void {
+    this.dropFusion();
+    super.dispose();
   }
 
   /** How many node inputs read each symbolic tensor; model inputs and outputs are pinned (never freed here). */

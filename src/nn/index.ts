@@ -6,6 +6,7 @@ export { Functional, type FunctionalArgs, type SequentialArgs } from './function
 export { SymbolicTensor, Node as GraphNode } from './layer.js';
 export type { Shape } from './symbolic.js';
 export { Variable } from './variable.js';
+export { setFusion, fusionEnabled } from './fusion.js';
 export { input, InputLayer, type InputArgs } from './layers/input.js';
 export { Dense, type DenseArgs } from './layers/dense.js';
 export { Conv2D, DepthwiseConv2D, type Conv2DArgs, type DepthwiseConv2DArgs, type ConvLayerPadding } from './layers/conv.js';

@@ -47,6 +47,12 @@ interface MatmulParams {
   tile: MatmulTile;
   act: number;
   hasBias: boolean;
+  /** Rows of A per row of the A-scale (0: no A-scale prologue). */
+  scaleRows: number;
+  /** Whether the epilogue multiplies by a per-column scale. */
+  hasColScale: boolean;
+  /** Whether the epilogue adds a residual of C's shape. */
+  hasResidual: boolean;
   /** Overrides beyond the tile (VA, VB, TK, WGS), per kernel. */
   extra: Record<string, number>;
   /** The tiled kernels' `layout` uniform bits (AK, BK, VA, VB); 0 for the others. */
@@ -64,7 +70,7 @@ function matmulKernel(shader: string, entryPoint: string): Kernel<MatmulParams> 
     name: `${shader}:${entryPoint}`,
     shader,
     entryPoint,
-    inputs: 3,
+    inputs: 6,
     outputs: 1,
     constants: (p) => ({ WGX: p.tile.wgx, WGY: p.tile.wgy, TM: p.tile.tm, TN4: p.tile.tn4, ...p.extra }),
     uniforms: (p) => {
@@ -72,7 +78,7 @@ function matmulKernel(shader: string, entryPoint: string): Kernel<MatmulParams> 
       const q = p.plan;
       return new Uniforms()
         .u32(q.m, q.n, q.k, batch, groupsN, groupsM, q.batchShape.length, q.sam, q.sak, q.sbk, q.sbn, p.act)
-        .u32(p.hasBias ? 1 : 0, p.layout)
+        .u32(p.hasBias ? 1 : 0, p.layout, p.scaleRows > 0 ? 1 : 0, Math.max(1, p.scaleRows), p.hasColScale ? 1 : 0, p.hasResidual ? 1 : 0)
         .vec4u(q.batchShape, 2, 1)
         .vec4u(q.astr, 2)
         .vec4u(q.bstr, 2);
@@ -205,19 +211,49 @@ export function matmulVariantUnsupported(device: Device, variant: MatmulVariant,
   return unsupportedReason(capsOf(device), launchFor(device, variant, plan).needs);
 }
 
-/** Records one matmul of `variant`: out = act(op(a) · op(b) + bias); `registerTile` overrides the register tile. */
+/**
+ * The buffers of one matmul; `scale` (with `scaleRows` > 0) is the A-scale prologue's [M / scaleRows, K] table,
+ * `colScale` the epilogue's [N] scale applied before the bias, `residual` a tensor of C's shape added last.
+ */
+export interface MatmulBuffers {
+  a: GPUBuffer;
+  b: GPUBuffer;
+  bias: GPUBuffer | null;
+  out: GPUBuffer;
+  scale?: GPUBuffer | null;
+  scaleRows?: number;
+  colScale?: GPUBuffer | null;
+  /** Added to C after the activation (same layout as C). */
+  residual?: GPUBuffer | null;
+}
+
+/**
+ * Records one matmul of `variant`: out = act(op(a · s) · op(b) * colScale + bias) + residual, s the optional A-scale; `registerTile`
+ * overrides the register tile.
+ */
 export function runMatmulVariant(
   device: Device,
   variant: MatmulVariant,
   plan: MatmulPlan,
-  buffers: { a: GPUBuffer; b: GPUBuffer; bias: GPUBuffer | null; out: GPUBuffer },
+  buffers: MatmulBuffers,
   act: number,
   registerTile?: MatmulTile,
 ): void {
   const l = launchFor(device, variant, plan, registerTile);
   const why = unsupportedReason(capsOf(device), l.needs);
   if (why) throw new Error(`Graft matmul: variant '${variant}' cannot run on this adapter: ${why}`);
-  // NOTE: an unused dummy binding when there is no bias.
-  const params: MatmulParams = { plan, tile: l.tile, act, hasBias: buffers.bias !== null, extra: l.extra, layout: l.layout };
-  device.run(l.kernel, [buffers.a, buffers.b, buffers.bias ?? buffers.a], [buffers.out], params);
+  const scaled = buffers.scale ? (buffers.scaleRows ?? 0) : 0;
+  if (scaled > 0 && (plan.sak !== 1 || plan.batchShape.length > 0)) {
+    throw new Error('Graft matmul: the A-scale prologue needs an untransposed, unbatched A');
+  }
+  // NOTE: an absent bias or scale binds the smallest operand (never read), so the bound-bytes counters stay honest.
+  const dummy = [buffers.a, buffers.b, buffers.bias ?? buffers.a].reduce((x, y) => (y.size < x.size ? y : x));
+  const colScale = buffers.colScale ?? null;
+  const residual = buffers.residual ?? null;
+  const params: MatmulParams = {
+    plan, tile: l.tile, act, hasBias: buffers.bias !== null, scaleRows: scaled, hasColScale: colScale !== null,
+    hasResidual: residual !== null, extra: l.extra, layout: l.layout,
+  };
+  const ins = [buffers.a, buffers.b, buffers.bias ?? dummy, buffers.scale ?? dummy, colScale ?? dummy, residual ?? dummy];
+  device.run(l.kernel, ins, [buffers.out], params);
 }

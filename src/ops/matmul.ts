@@ -7,7 +7,7 @@ import { checkVariantName, forcedVariant, precisionVariant } from '../gpu/varian
 import { Uniforms } from '../gpu/uniforms.js';
 import { isGradEnabled } from '../tensor/engine.js';
 import { randomUniform, recordOp, Tensor } from '../tensor/tensor.js';
-import { broadcastStrides, checkRank, formatShape, sizeOf } from '../tensor/shape.js';
+import { broadcastStrides, checkRank, formatShape, shapesEqual, sizeOf } from '../tensor/shape.js';
 import { ACTIVATION, type FusedActivation } from './activation.js';
 import { checkFloat, checkSameDevice } from './checks.js';
 import { mapUnary, unaryGrad } from './elementwise.js';
@@ -38,6 +38,15 @@ export interface MatmulOptions {
   bias?: Tensor;
   /** Applied after the bias, in the same kernel (default 'linear'). */
   activation?: MatmulActivationName;
+  /**
+   * A prologue scale [G, K] for a 2-D, untransposed a [M, K] with M % G == 0: row r of a is multiplied by row
+   * floor(r / (M / G)) of aScale as it is loaded (a squeeze-excite gate per image on a 1x1 conv). Inference only.
+   */
+  aScale?: Tensor;
+  /** A per-column scale [N] applied in the epilogue before the bias (a folded batch norm). Inference only. */
+  outScale?: Tensor;
+  /** Added after the activation, same shape as the output (a skip connection). Inference only. */
+  residual?: Tensor;
 }
 
 interface NaiveParams {
@@ -219,7 +228,8 @@ export function matmulRaw(a: Tensor, b: Tensor, o: MatmulOptions = {}, tile?: Ma
   const folded = foldBatch(plan, o);
   const act = MatmulActivation[o.activation ?? 'linear'];
   const variant = tile ? 'register' : pickVariant(a, folded);
-  const buffers = { a: a.buffer, b: b.buffer, bias: o.bias ? o.bias.buffer : null, out: out.buffer };
+  const scaleRows = o.aScale ? plan.m / o.aScale.shape[0]! : 0;
+  const buffers = { a: a.buffer, b: b.buffer, bias: o.bias ? o.bias.buffer : null, out: out.buffer, scale: o.aScale?.buffer ?? null, scaleRows, colScale: o.outScale?.buffer ?? null, residual: o.residual?.buffer ?? null };
   runMatmulVariant(a.device, variant, folded, buffers, act, tile);
   return out;
 }
@@ -239,11 +249,38 @@ function checkOptions(a: Tensor, b: Tensor, o: MatmulOptions, n: number): void {
   if (!(act in MatmulActivation)) {
     throw new Error(`Graft matmul: unknown activation '${act}' (known: ${Object.keys(MatmulActivation).join(', ')})`);
   }
+  if (o.aScale) checkScale(a, b, o);
+  if (o.outScale) {
+    checkFloat('matmul', o.outScale);
+    checkSameDevice('matmul', a, o.outScale);
+    if (o.outScale.rank !== 1 || o.outScale.shape[0] !== n) {
+      throw new Error(`Graft matmul: outScale ${formatShape(o.outScale.shape)} must have shape [${n}] (N) for ${describe(a.shape, b.shape, o)}`);
+    }
+  }
+  if (o.residual) {
+    checkFloat('matmul', o.residual);
+    checkSameDevice('matmul', a, o.residual);
+    const want = planMatmul(a.shape, b.shape, o).outShape;
+    if (!shapesEqual(o.residual.shape, want)) {
+      throw new Error(`Graft matmul: residual ${formatShape(o.residual.shape)} must have the output's shape ${formatShape(want)} for ${describe(a.shape, b.shape, o)}`);
+    }
+  }
   if (!o.bias) return;
   checkFloat('matmul', o.bias);
   checkSameDevice('matmul', a, o.bias);
   if (o.bias.rank !== 1 || o.bias.shape[0] !== n) {
     throw new Error(`Graft matmul: bias ${formatShape(o.bias.shape)} must have shape [${n}] (N) for ${describe(a.shape, b.shape, o)}`);
+  }
+}
+
+/** Checks the A-scale prologue's operands: 2-D untransposed a [M, K], aScale [G, K] with M % G == 0. */
+function checkScale(a: Tensor, b: Tensor, o: MatmulOptions): void {
+  const sc = o.aScale!;
+  checkFloat('matmul', sc);
+  checkSameDevice('matmul', a, sc);
+  const [m, k] = [a.shape[0]!, a.shape[1]!];
+  if (a.rank !== 2 || o.transposeA || sc.rank !== 2 || sc.shape[1] !== k || sc.shape[0] === 0 || m % sc.shape[0]! !== 0) {
+    throw new Error(`Graft matmul: aScale ${formatShape(sc.shape)} needs a 2-D untransposed a [M, K] with M a multiple of its rows and K columns, got ${describe(a.shape, b.shape, o)}`);
   }
 }
 
@@ -300,7 +337,9 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const act = options.activation ?? 'linear';
   const bias = options.bias;
   const inputs = bias ? [a, b, bias] : [a, b];
-  const recording = isGradEnabled() && inputs.some((t) => t.requiresGrad);
+  const scales = [options.aScale, options.outScale, options.residual].filter((t): t is Tensor => t !== undefined);
+  const recording = isGradEnabled() && [...inputs, ...scales].some((t) => t.requiresGrad);
+  if (recording && scales.length > 0) throw new Error('Graft matmul: aScale, outScale and residual are inference-only (no gradient may be recorded through them)');
   // NOTE: silu's derivative needs the pre-activation; when recording, keep z and apply silu as its own kernel.
   const z = recording && act === 'silu' ? matmulRaw(a, b, { ...options, activation: 'linear' }) : null;
   const out = z ? mapUnary(z, 'silu') : matmulRaw(a, b, options);

@@ -123,6 +123,8 @@ export function trainStep(model: Functional, c: CompiledState, x: Tensor | Tenso
           .map((t) => ({ param: t.variable.value, grad: t.variable.value.grad!, name: t.name }));
         c.optimizer.applyGradients(pairs);
       });
+      // NOTE: also for custom optimizers that do not extend the base class: their in-place updates bump versions.
+      for (const t of c.trainable) t.variable.markChanged();
     }
     for (const values of kept) acc.add(values);
   } finally {

@@ -69,6 +69,8 @@ export class BatchNormalization extends Layer {
     const { y, mean, variance } = batchNormTrain(x, gamma, beta, this.epsilon);
     updateMovingStats(this.movingMean!.value, mean, this.momentum);
     updateMovingStats(this.movingVariance!.value, variance, this.momentum);
+    this.movingMean!.markChanged();
+    this.movingVariance!.markChanged();
     mean.dispose();
     variance.dispose();
     return y;

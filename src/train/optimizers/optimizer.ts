@@ -5,6 +5,7 @@ import { Tensor, zeros } from '../../tensor/tensor.js';
 import { formatShape, shapesEqual } from '../../tensor/shape.js';
 import { checkClipNorm, globalSumOfSquares, sumOfSquares } from '../../ops/clip.js';
 import type { UpdateClip } from '../../ops/optimizers.js';
+import { markWritten } from '../../nn/variable.js';
 import { isSavableSchedule, type Schedule, type ScheduleConfig } from '../schedules.js';
 
 /** A parameter, its gradient, and the stable name that keys its slots (e.g. the weight's layer path). */
@@ -155,6 +156,8 @@ export abstract class BaseOptimizer implements Optimizer {
       } else {
         this.updateOne(param, grad, slots, { sumSq: null, clip: 0 }, s);
       }
+      // NOTE: a param updated in place is a new version of its Variable (folded-weight caches compare versions).
+      markWritten(param);
     }
     global?.dispose();
     this.steps++;
