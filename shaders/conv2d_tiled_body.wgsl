@@ -1,0 +1,229 @@
+// Workgroup-memory tiled convolution as an implicit GEMM, the body shared by conv2d_tiled.wgsl (f32 tiles) and
+// conv2d_tiled_f16.wgsl (f16 tiles, f32 accumulation); the including file defines `alias tile_t`.
+//
+// conv2d_tiled:  in: in0, in1, in2 (bias, or a dummy binding)   out: out   uniform: TiledParams
+//   STAGE 0, forward:         C[m, co] = act(sum_k im2col(x)[m, k] * w[k, co] + bias[co]), m = (n*OH + oh)*OW + ow,
+//                             k = (ky*KW + kx)*CIN + ci; in0 = x, in1 = w; C is y [N*OH*OW, COUT].
+//   STAGE 1, backward input:  C[q, ci] = sum_k dycol[q, k] * w[ky, kx, ci, co], q = (n*H + ih)*W + iw,
+//                             k = (ky*KW + kx)*COUT + co, dycol[q, k] = dy[n, oy, ox, co] where
+//                             oy = (ih + PT - ky*DH) / SH is whole and in range (likewise ox), else 0; in0 = dy, in1 = w.
+//   STAGE 2, backward filter: C[r, co] = sum over m in chunk z of im2col(x)[m, r] * dy[m, co], r = (ky*KW + kx)*CIN + ci;
+//                             in0 = x, in1 = dy; C is the partial [Z, KH*KW*CIN, COUT] (summed on the host side).
+//   A workgroup of WGX x WGY invocations computes a (WGY*TM) x (WGX*4) tile of C, each invocation a TM x 4 block
+//   in registers. Per step of TK along K the workgroup stages A's tile (gathered im2col rows, padding as zeros) and
+//   B's tile in workgroup memory as [k][row] and [k][col]; double-buffered as shaders/matmul_tiled_body.wgsl: the
+//   next step's global loads go to registers before this step's arithmetic, then to the other buffer (one barrier
+//   per step). Loads move 4-element runs along each operand's contiguous axis; a run that is one aligned vec4 in
+//   memory (VA, VB: the channel count of the run's axis is a multiple of 4) is one vec4 load.
+// Dispatch: grid(ceil(GN / (WGX*4)) * ceil(GM / (WGY*TM))) x Z workgroups (Z: K chunks, stage 2; else 1).
+
+override WGX: u32 = 16u;
+override WGY: u32 = 16u;
+// Rows of C per invocation (a multiple of 4, at most 8).
+override TM: u32 = 4u;
+// K per staged tile (a multiple of 4).
+override TK: u32 = 16u;
+// 0 forward, 1 backward input, 2 backward filter.
+override STAGE: u32 = 0u;
+
+//! include activation
+
+struct TiledParams {
+  n: u32, h: u32, w: u32, cin: u32,
+  oh: u32, ow: u32, cout: u32, kh: u32,
+  kw: u32, sh: u32, sw: u32, dh: u32,
+  dw: u32, pt: u32, pl: u32, act: u32,
+  has_bias: u32, gm: u32, gn: u32, gk: u32,
+  // K per chunk (stage 2; gk otherwise), column groups of the grid, bit 0: VA, bit 1: VB.
+  kchunk: u32, groups_n: u32, groups_m: u32, lay: u32,
+}
+
+// NOTE: scalars are read through the vec4 view (in0[i / 4][i % 4]), so one binding serves both load widths.
+@group(0) @binding(0) var<storage, read> in0: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> in1: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> in2: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> p: TiledParams;
+
+const MAXR: u32 = 4u;
+
+var<workgroup> tile_a: array<tile_t, 2u * TK * WGY * TM>;
+var<workgroup> tile_b: array<tile_t, 2u * TK * WGX * 4u>;
+
+// A's runs lie along K in stages 0 and 1 (channels within a tap), along M in stage 2 (filter rows within a tap);
+// B's along N in stages 0 and 2 (output channels), along K in stage 1 (w[ky, kx, ci, :]).
+fn a_along_k() -> bool { return STAGE != 2u; }
+fn b_along_k() -> bool { return STAGE == 1u; }
+
+// Index in in0 of A[row, k], or -1 outside the matrix (row >= gm, k >= kend) or in the padding.
+fn idx_a(row: u32, k: u32, kend: u32) -> i32 {
+  if (row >= p.gm || k >= kend) { return -1; }
+  if (STAGE == 1u) {
+    let t = k / p.cout;
+    let co = k % p.cout;
+    let iw = row % p.w;
+    let r = row / p.w;
+    let a = i32(r % p.h + p.pt) - i32((t / p.kw) * p.dh);
+    let b = i32(iw + p.pl) - i32((t % p.kw) * p.dw);
+    if (a < 0 || b < 0) { return -1; }
+    let oy = u32(a) / p.sh;
+    let ox = u32(b) / p.sw;
+    if (oy * p.sh != u32(a) || ox * p.sw != u32(b) || oy >= p.oh || ox >= p.ow) { return -1; }
+    return i32((((r / p.h) * p.oh + oy) * p.ow + ox) * p.cout + co);
+  }
+  // Stages 0 and 2: im2col(x)[m, kk] with m the output pixel and kk the filter row.
+  var m = row;
+  var kk = k;
+  if (STAGE == 2u) {
+    m = k;
+    kk = row;
+  }
+  let t = kk / p.cin;
+  let ci = kk % p.cin;
+  let ow = m % p.ow;
+  let r = m / p.ow;
+  let ih = i32((r % p.oh) * p.sh + (t / p.kw) * p.dh) - i32(p.pt);
+  let iw = i32(ow * p.sw + (t % p.kw) * p.dw) - i32(p.pl);
+  if (ih < 0 || iw < 0 || ih >= i32(p.h) || iw >= i32(p.w)) { return -1; }
+  return i32((((r / p.oh) * p.h + u32(ih)) * p.w + u32(iw)) * p.cin + ci);
+}
+
+// Index in in1 of B[k, col], or -1 outside the matrix.
+fn idx_b(k: u32, col: u32, kend: u32) -> i32 {
+  if (k >= kend || col >= p.gn) { return -1; }
+  if (STAGE == 1u) {
+    // w[ky, kx, ci, co] with k = t*COUT + co.
+    return i32(((k / p.cout) * p.cin + col) * p.cout + k % p.cout);
+  }
+  return i32(k * p.gn + col);
+}
+
+fn ld(from_b: bool, i: i32) -> f32 {
+  let u = u32(max(i, 0));
+  var v: f32;
+  if (from_b) { v = in1[u / 4u][u % 4u]; } else { v = in0[u / 4u][u % 4u]; }
+  return select(0.0, v, i >= 0);
+}
+
+// The 4-element run of an operand starting at (x, k) along its contiguous axis (x: row of A or column of B).
+fn load_run(from_b: bool, x: u32, k: u32, kend: u32) -> vec4<f32> {
+  let along_k = select(a_along_k(), b_along_k(), from_b);
+  let vec = (p.lay & select(1u, 2u, from_b)) != 0u;
+  let xe = select(p.gm, p.gn, from_b);
+  // NOTE: an aligned run has one tap and one pixel, so it is all padding or all in range: its first index decides.
+  let whole = select(x + 3u < xe, k + 3u < kend, along_k);
+  if (vec && whole) {
+    let i = select(idx_a(x, k, kend), idx_b(k, x, kend), from_b);
+    if (i < 0) { return vec4<f32>(0.0); }
+    if (from_b) { return in1[u32(i) / 4u]; }
+    return in0[u32(i) / 4u];
+  }
+  var v = vec4<f32>(0.0);
+  for (var q = 0u; q < 4u; q++) {
+    let xq = select(x + q, x, along_k);
+    let kq = select(k, k + q, along_k);
+    v[q] = ld(from_b, select(idx_a(xq, kq, kend), idx_b(kq, xq, kend), from_b));
+  }
+  return v;
+}
+
+// Run l of a TK x tx tile: its x and k offsets in the tile.
+fn run_xy(l: u32, along_k: bool, tx: u32) -> vec2<u32> {
+  if (along_k) { return vec2<u32>(l / (TK / 4u), (l % (TK / 4u)) * 4u); }
+  return vec2<u32>((l % (tx / 4u)) * 4u, l / (tx / 4u));
+}
+
+// Where element q of the run at tile offsets xk goes in a [k][x] tile of width tx.
+fn slot(xk: vec2<u32>, q: u32, along_k: bool, tx: u32) -> u32 {
+  if (along_k) { return (xk.y + q) * tx + xk.x; }
+  return xk.y * tx + xk.x + q;
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn conv2d_tiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32,
+                @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let g = wid.x + wid.y * nwg.x;
+  // NOTE: a whole workgroup past the grid (grid() rounds up) leaves together, so barriers stay uniform.
+  if (g >= p.groups_n * p.groups_m) { return; }
+  let tsm = WGY * TM;
+  let tsn = WGX * 4u;
+  let nt = WGX * WGY;
+  let m0 = (g / p.groups_n) * tsm;
+  let n0 = (g % p.groups_n) * tsn;
+  let kbeg = wid.z * p.kchunk;
+  let kend = min(kbeg + p.kchunk, p.gk);
+  let ak = a_along_k();
+  let bk = b_along_k();
+  let ra = (tsm * TK / 4u + nt - 1u) / nt;
+  let rb = (tsn * TK / 4u + nt - 1u) / nt;
+  var ga: array<vec4<f32>, MAXR>;
+  var gb: array<vec4<f32>, MAXR>;
+  var acc: array<vec4<f32>, 8>;
+  let steps = (kend - min(kbeg, kend) + TK - 1u) / TK;
+  let r0 = lid.y * TM;
+  let c0 = lid.x * 4u;
+  for (var s = 0u; s <= steps; s++) {
+    let k0 = kbeg + s * TK;
+    if (s < steps) {
+      for (var i = 0u; i < ra; i++) {
+        let l = li + i * nt;
+        if (l < tsm * TK / 4u) {
+          let xk = run_xy(l, ak, tsm);
+          ga[i] = load_run(false, m0 + xk.x, k0 + xk.y, kend);
+        }
+      }
+      for (var i = 0u; i < rb; i++) {
+        let l = li + i * nt;
+        if (l < tsn * TK / 4u) {
+          let xk = run_xy(l, bk, tsn);
+          gb[i] = load_run(true, n0 + xk.x, k0 + xk.y, kend);
+        }
+      }
+    }
+    if (s > 0u) {
+      let oa = ((s - 1u) % 2u) * TK * tsm;
+      let ob = ((s - 1u) % 2u) * TK * tsn;
+      for (var k = 0u; k < TK; k++) {
+        let o = ob + k * tsn + c0;
+        let bv = vec4<f32>(f32(tile_b[o]), f32(tile_b[o + 1u]), f32(tile_b[o + 2u]), f32(tile_b[o + 3u]));
+        let a = oa + k * tsm + r0;
+        for (var i = 0u; i < TM; i++) { acc[i] = fma(vec4<f32>(f32(tile_a[a + i])), bv, acc[i]); }
+      }
+    }
+    if (s < steps) {
+      let oa = (s % 2u) * TK * tsm;
+      let ob = (s % 2u) * TK * tsn;
+      for (var i = 0u; i < ra; i++) {
+        let l = li + i * nt;
+        if (l < tsm * TK / 4u) {
+          let xk = run_xy(l, ak, tsm);
+          for (var q = 0u; q < 4u; q++) { tile_a[oa + slot(xk, q, ak, tsm)] = tile_t(ga[i][q]); }
+        }
+      }
+      for (var i = 0u; i < rb; i++) {
+        let l = li + i * nt;
+        if (l < tsn * TK / 4u) {
+          let xk = run_xy(l, bk, tsn);
+          for (var q = 0u; q < 4u; q++) { tile_b[ob + slot(xk, q, bk, tsn)] = tile_t(gb[i][q]); }
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  let base = wid.z * p.gm * p.gn;
+  for (var i = 0u; i < TM; i++) {
+    let row = m0 + r0 + i;
+    if (row >= p.gm) { break; }
+    for (var q = 0u; q < 4u; q++) {
+      let col = n0 + c0 + q;
+      if (col < p.gn) {
+        var v = acc[i][q];
+        if (STAGE == 0u) {
+          if (p.has_bias != 0u) { v += in2[col]; }
+          v = activate(v, p.act);
+        }
+        out[base + row * p.gn + col] = v;
+      }
+    }
+  }
+}
