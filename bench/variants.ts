@@ -7,6 +7,7 @@ import { forceVariant, variantFamilies } from '../src/gpu/variants.js';
 import { ref, type RefTensor } from '../src/reference/index.js';
 import { matmulRef } from '../src/reference/matmul.js';
 import type { BenchContext, BenchRow, Suite } from './harness.js';
+import { probeConv2d } from './variants-conv2d.js';
 
 interface MatmulCase {
   m: number;
@@ -55,7 +56,7 @@ async function probeMatmul(variant: string, quick: boolean): Promise<string> {
   return `${matmulCases(quick).length} cases within bound`;
 }
 
-const probes: Record<string, (variant: string, quick: boolean) => Promise<string>> = { matmul: probeMatmul };
+const probes: Record<string, (variant: string, quick: boolean) => Promise<string>> = { matmul: probeMatmul, conv2d: probeConv2d };
 
 const suite: Suite = async (ctx: BenchContext) => {
   await import('../src/ops/matmul.js'); // NOTE: registers the matmul family

@@ -98,31 +98,37 @@ fn idx_b(k: u32, col: u32, kend: u32) -> i32 {
   return i32(k * p.gn + col);
 }
 
-fn ld(from_b: bool, i: i32) -> f32 {
-  let u = u32(max(i, 0));
-  var v: f32;
-  if (from_b) { v = in1[u / 4u][u % 4u]; } else { v = in0[u / 4u][u % 4u]; }
-  return select(0.0, v, i >= 0);
-}
-
-// The 4-element run of an operand starting at (x, k) along its contiguous axis (x: row of A or column of B).
-fn load_run(from_b: bool, x: u32, k: u32, kend: u32) -> vec4<f32> {
-  let along_k = select(a_along_k(), b_along_k(), from_b);
-  let vec = (p.lay & select(1u, 2u, from_b)) != 0u;
-  let xe = select(p.gm, p.gn, from_b);
+// The 4-element run of A starting at (row, k) along A's contiguous axis.
+fn load_run_a(row: u32, k: u32, kend: u32) -> vec4<f32> {
+  let along_k = a_along_k();
   // NOTE: an aligned run has one tap and one pixel, so it is all padding or all in range: its first index decides.
-  let whole = select(x + 3u < xe, k + 3u < kend, along_k);
-  if (vec && whole) {
-    let i = select(idx_a(x, k, kend), idx_b(k, x, kend), from_b);
+  if ((p.lay & 1u) != 0u && select(row + 3u < p.gm, k + 3u < kend, along_k)) {
+    let i = idx_a(row, k, kend);
     if (i < 0) { return vec4<f32>(0.0); }
-    if (from_b) { return in1[u32(i) / 4u]; }
     return in0[u32(i) / 4u];
   }
   var v = vec4<f32>(0.0);
   for (var q = 0u; q < 4u; q++) {
-    let xq = select(x + q, x, along_k);
-    let kq = select(k, k + q, along_k);
-    v[q] = ld(from_b, select(idx_a(xq, kq, kend), idx_b(kq, xq, kend), from_b));
+    let i = idx_a(select(row + q, row, along_k), select(k, k + q, along_k), kend);
+    let u = u32(max(i, 0));
+    v[q] = select(0.0, in0[u / 4u][u % 4u], i >= 0);
+  }
+  return v;
+}
+
+// The 4-element run of B starting at (k, col) along B's contiguous axis.
+fn load_run_b(k: u32, col: u32, kend: u32) -> vec4<f32> {
+  let along_k = b_along_k();
+  if ((p.lay & 2u) != 0u && select(col + 3u < p.gn, k + 3u < kend, along_k)) {
+    let i = idx_b(k, col, kend);
+    if (i < 0) { return vec4<f32>(0.0); }
+    return in1[u32(i) / 4u];
+  }
+  var v = vec4<f32>(0.0);
+  for (var q = 0u; q < 4u; q++) {
+    let i = idx_b(select(k, k + q, along_k), select(col + q, col, along_k), kend);
+    let u = u32(max(i, 0));
+    v[q] = select(0.0, in1[u / 4u][u % 4u], i >= 0);
   }
   return v;
 }
@@ -169,14 +175,14 @@ fn conv2d_tiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_inv
         let l = li + i * nt;
         if (l < tsm * TK / 4u) {
           let xk = run_xy(l, ak, tsm);
-          ga[i] = load_run(false, m0 + xk.x, k0 + xk.y, kend);
+          ga[i] = load_run_a(m0 + xk.x, k0 + xk.y, kend);
         }
       }
       for (var i = 0u; i < rb; i++) {
         let l = li + i * nt;
         if (l < tsn * TK / 4u) {
           let xk = run_xy(l, bk, tsn);
-          gb[i] = load_run(true, n0 + xk.x, k0 + xk.y, kend);
+          gb[i] = load_run_b(k0 + xk.y, n0 + xk.x, kend);
         }
       }
     }
