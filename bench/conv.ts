@@ -2,10 +2,13 @@
 // shapes at batch 8 (224x224 input), with TensorFlow.js 4.22 webgpu on the same Dawn adapter as the peer.
 // Validation before timing: forward outputs at sampled positions vs float64 sums over the host copies of the
 // inputs; backward via the adjoint identities <dy, conv(x, f)> = <dx, x> = <df, f> in float64; the peer vs Graft.
+// Rows name the conv2d variant that ran; `--variants=all` adds a row per conv2d variant (forced) for the kxk layers,
+// beside the peer's figure from the same run.
 
 import * as g from '../src/index.js';
 import { convGeometry, type ConvGeometry } from '../src/ops/conv-geometry.js';
-import { conv2dBackwardFilter, conv2dBackwardInput } from '../src/ops/conv2d.js';
+import { capsOf, withVariant } from '../src/gpu/variants.js';
+import { CONV2D_VARIANTS, conv2dBackwardFilter, conv2dBackwardInput, conv2dVariant, type ConvStage } from '../src/ops/conv2d.js';
 import { depthwiseBackwardFilter, depthwiseBackwardInput } from '../src/ops/depthwise-conv2d.js';
 import { matmulRaw } from '../src/ops/matmul.js';
 import { timeAsync, type BenchContext, type BenchRow, type Suite } from './harness.js';
@@ -146,7 +149,11 @@ async function validate(l: Layer, geo: ConvGeometry, host: Float32Array[], fwd: 
   if (!(Math.abs(dot(df, f) - lhs) <= scale)) fail(`${l.name} backward filter`, `<df, f> = ${dot(df, f)}, <dy, y> = ${lhs}`);
 }
 
-async function runLayer(ctx: BenchContext, peer: TfPeer | null, l: Layer): Promise<BenchRow[]> {
+/**
+ * Validates and times one layer's three stages; `variant` (a forced conv2d variant) tags the rows, and the peer's
+ * figures are measured once per layer and stage (`peerMs`) and shared by the variant rows of that run.
+ */
+async function runLayer(ctx: BenchContext, peer: TfPeer | null, l: Layer, variant: string | null, peerMs: Map<string, number>): Promise<BenchRow[]> {
   const opts = { strides: l.stride, padding: 'same' as const };
   const geo = convGeometry(l.kind, l.x, l.f, opts);
   const cout = l.kind === 'conv' ? l.f[3] : l.f[2] * l.f[3];
@@ -176,31 +183,42 @@ async function runLayer(ctx: BenchContext, peer: TfPeer | null, l: Layer): Promi
   const timing = ctx.quick ? { warmup: 1, iters: 3, inner } : { warmup: 1, iters: 5, inner };
   const tfSetup = peer ? peerCase(peer, l, geo, host, yShape) : null;
   const rows: BenchRow[] = [];
-  const stages: [string, () => g.Tensor, 'fwd' | 'bx' | 'bf'][] = [
-    ['forward', fwd, 'fwd'],
-    ['backward input', bx, 'bx'],
-    ['backward filter', bf, 'bf'],
+  const stages: [string, () => g.Tensor, 'fwd' | 'bx' | 'bf', ConvStage][] = [
+    ['forward', fwd, 'fwd', 'forward'],
+    ['backward input', bx, 'bx', 'input'],
+    ['backward filter', bf, 'bf', 'filter'],
   ];
   // NOTE: others share the cores: Graft and the peer alternate for a few rounds and each keeps its best median.
   const rounds = ctx.quick ? 1 : 3;
-  for (const [stage, run, key] of stages) {
+  for (const [stage, run, key, convStage] of stages) {
     let ms = Infinity;
     let firstMs = 0;
-    let peerMs = Infinity;
+    const peerKey = `${l.name} ${stage}`;
+    const timePeerHere = !peerMs.has(peerKey);
+    let pms = peerMs.get(peerKey) ?? Infinity;
     for (let round = 0; round < rounds; round++) {
       const t = await timeAsync(() => g.tidy(() => void run()), () => ctx.device.sync(), timing);
       ms = Math.min(ms, t.ms);
       if (round === 0) firstMs = t.firstMs;
-      if (peer && tfSetup) {
+      if (peer && tfSetup && timePeerHere) {
         try {
-          peerMs = Math.min(peerMs, await timePeer(() => tfSetup[key](), timing));
+          pms = Math.min(pms, await timePeer(() => tfSetup[key](), timing));
         } catch (e) {
           ctx.log(`tfjs ${l.name} ${stage}: ${(e as Error).message}`);
         }
       }
     }
-    const row: BenchRow = { name: `${l.name} ${stage}`, metric: 'GFLOP/s', graft: fl / ms / 1e6, peers: {}, note: `${ms.toFixed(1)} ms (first ${firstMs.toFixed(0)} ms)${pw ? ', via matmul' : ''}` };
-    if (Number.isFinite(peerMs)) row.peers['tfjs-webgpu'] = fl / peerMs / 1e6;
+    peerMs.set(peerKey, pms);
+    // NOTE: the variant that ran: forced, or what conv2d picks (the tuner's choice with GRAFT_TUNE=on).
+    const ran = pw ? 'via matmul' : `variant ${variant ?? conv2dVariant(x, f, opts, convStage)}`;
+    const row: BenchRow = {
+      name: `${l.name} ${stage}${variant ? ` [${variant}]` : ''}`,
+      metric: 'GFLOP/s',
+      graft: fl / ms / 1e6,
+      peers: {},
+      note: `${ms.toFixed(1)} ms (first ${firstMs.toFixed(0)} ms), ${conv ? ran : 'depthwise'}`,
+    };
+    if (Number.isFinite(pms)) row.peers['tfjs-webgpu'] = fl / pms / 1e6;
     ctx.log(`${row.name}: ${row.graft.toFixed(2)} GFLOP/s${row.peers['tfjs-webgpu'] ? `, tfjs ${row.peers['tfjs-webgpu'].toFixed(2)}` : ''}`);
     rows.push(row);
   }
@@ -275,10 +293,17 @@ const suite: Suite = async (ctx) => {
   const peer = await loadTfjs(ctx.log);
   const rows: BenchRow[] = [];
   const only = process.env.CONV_BENCH_ONLY;
+  const all = ctx.options.variants === 'all';
+  const caps = capsOf(ctx.device);
+  const runnable = CONV2D_VARIANTS.filter((v) => (v !== 'subgroup' || caps.features.has('subgroups')) && (v !== 'f16' || caps.features.has('shader-f16')));
   for (const l of layers) {
     if (ctx.quick && !quickLayers.includes(l.name)) continue;
     if (only && !l.name.includes(only)) continue;
-    rows.push(...(await runLayer(ctx, peer, l)));
+    const peerMs = new Map<string, number>();
+    rows.push(...(await runLayer(ctx, peer, l, null, peerMs)));
+    // NOTE: only kxk convolutions have conv2d variants (1x1 ones run as matmuls, depthwise is its own family).
+    if (!all || l.kind !== 'conv' || (l.f[0] === 1 && l.f[1] === 1)) continue;
+    for (const v of runnable) rows.push(...(await withVariant('conv2d', v, () => runLayer(ctx, peer, l, v, peerMs))));
   }
   return rows;
 };

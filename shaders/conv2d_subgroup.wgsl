@@ -5,7 +5,7 @@
 //   A workgroup of WGS invocations computes TR filter rows r = (ky*KW + kx)*CIN + ci x 4 output channels over the
 //   output pixels m of chunk z = [z*CHUNK, (z+1)*CHUNK): invocation i sums m = i, i + WGS, ... into registers,
 //   subgroupAdd totals each subgroup, one elected lane per subgroup writes its total to workgroup memory (the other
-//   slots hold 0, so nothing is assumed about how invocations map to subgroups) and invocation 0 adds the slots.
+//   slots hold 0, so nothing is assumed about how invocations map to subgroups) and lane t < TR adds row t's slots.
 // Dispatch: grid(ceil(KH*KW*CIN / TR) * ceil(COUT / 4)) x Z workgroups of WGS.
 
 enable subgroups;
@@ -76,19 +76,14 @@ fn conv2d_backward_filter_subgroup(@builtin(local_invocation_index) li: u32, @bu
     part[li * TR + t] = select(vec4<f32>(0.0), s, subgroupElect());
   }
   workgroupBarrier();
-  if (li == 0u) {
-    var total: array<vec4<f32>, 8>;
-    for (var s = 0u; s < WGS; s++) {
-      for (var t = 0u; t < TR; t++) { total[t] += part[s * TR + t]; }
-    }
-    let base = wid.z * rows * p.cout;
-    for (var t = 0u; t < TR; t++) {
-      let r = r0 + t;
-      if (r >= rows) { break; }
-      for (var q = 0u; q < 4u; q++) {
-        let co = co0 + q;
-        if (co < p.cout) { sdw[base + r * p.cout + co] = total[t][q]; }
-      }
+  // NOTE: lane t < TR adds row t's slots, so the TR rows finish in parallel.
+  let r = r0 + li;
+  if (li < TR && r < rows) {
+    var total = vec4<f32>(0.0);
+    for (var s = 0u; s < WGS; s++) { total += part[s * TR + li]; }
+    let o = wid.z * rows * p.cout + r * p.cout;
+    for (var q = 0u; q < 4u; q++) {
+      if (co0 + q < p.cout) { sdw[o + co0 + q] = total[q]; }
     }
   }
 }
