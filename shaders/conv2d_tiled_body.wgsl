@@ -55,37 +55,51 @@ var<workgroup> tile_b: array<tile_t, 2u * TK * WGX * 4u>;
 fn a_along_k() -> bool { return STAGE != 2u; }
 fn b_along_k() -> bool { return STAGE == 1u; }
 
-// Index in in0 of A[row, k], or -1 outside the matrix (row >= gm, k >= kend) or in the padding.
-fn idx_a(row: u32, k: u32, kend: u32) -> i32 {
-  if (row >= p.gm || k >= kend) { return -1; }
+// The pixel of A's runs: stages 0 and 2, an output pixel m (of the row, of k); stage 1, an input pixel q (of the row).
+// nb: first row of its image in the gathered tensor; y, x: the coordinates tap (0, 0) reads, before dilation.
+struct Pix {
+  ok: bool,
+  nb: u32,
+  y: i32,
+  x: i32,
+}
+
+fn pix_of(m: u32, ok: bool) -> Pix {
+  var px: Pix;
+  px.ok = ok;
   if (STAGE == 1u) {
-    let t = k / p.cout;
-    let co = k % p.cout;
-    let iw = row % p.w;
-    let r = row / p.w;
-    let a = i32(r % p.h + p.pt) - i32((t / p.kw) * p.dh);
-    let b = i32(iw + p.pl) - i32((t % p.kw) * p.dw);
+    let r = m / p.w;
+    px.nb = (r / p.h) * p.oh;
+    px.y = i32(r % p.h + p.pt);
+    px.x = i32(m % p.w + p.pl);
+  } else {
+    let r = m / p.ow;
+    px.nb = (r / p.oh) * p.h;
+    px.y = i32((r % p.oh) * p.sh) - i32(p.pt);
+    px.x = i32((m % p.ow) * p.sw) - i32(p.pl);
+  }
+  return px;
+}
+
+// Index in in0 of the element at filter row kk (stages 0, 2: (ky*KW + kx)*CIN + ci; stage 1: (ky*KW + kx)*COUT + co)
+// of pixel px, or -1 in the padding (stage 1: where no output pixel reads the input pixel through that tap).
+fn idx_at(px: Pix, kk: u32) -> i32 {
+  if (!px.ok) { return -1; }
+  if (STAGE == 1u) {
+    let t = kk / p.cout;
+    let a = px.y - i32((t / p.kw) * p.dh);
+    let b = px.x - i32((t % p.kw) * p.dw);
     if (a < 0 || b < 0) { return -1; }
     let oy = u32(a) / p.sh;
     let ox = u32(b) / p.sw;
     if (oy * p.sh != u32(a) || ox * p.sw != u32(b) || oy >= p.oh || ox >= p.ow) { return -1; }
-    return i32((((r / p.h) * p.oh + oy) * p.ow + ox) * p.cout + co);
-  }
-  // Stages 0 and 2: im2col(x)[m, kk] with m the output pixel and kk the filter row.
-  var m = row;
-  var kk = k;
-  if (STAGE == 2u) {
-    m = k;
-    kk = row;
+    return i32(((px.nb + oy) * p.ow + ox) * p.cout + kk % p.cout);
   }
   let t = kk / p.cin;
-  let ci = kk % p.cin;
-  let ow = m % p.ow;
-  let r = m / p.ow;
-  let ih = i32((r % p.oh) * p.sh + (t / p.kw) * p.dh) - i32(p.pt);
-  let iw = i32(ow * p.sw + (t % p.kw) * p.dw) - i32(p.pl);
+  let ih = px.y + i32((t / p.kw) * p.dh);
+  let iw = px.x + i32((t % p.kw) * p.dw);
   if (ih < 0 || iw < 0 || ih >= i32(p.h) || iw >= i32(p.w)) { return -1; }
-  return i32((((r / p.oh) * p.h + u32(ih)) * p.w + u32(iw)) * p.cin + ci);
+  return i32(((px.nb + u32(ih)) * p.w + u32(iw)) * p.cin + kk % p.cin);
 }
 
 // Index in in1 of B[k, col], or -1 outside the matrix.
@@ -98,18 +112,19 @@ fn idx_b(k: u32, col: u32, kend: u32) -> i32 {
   return i32(k * p.gn + col);
 }
 
-// The 4-element run of A starting at (row, k) along A's contiguous axis.
-fn load_run_a(row: u32, k: u32, kend: u32) -> vec4<f32> {
+// The 4-element run of A starting at (row, k) along A's contiguous axis; px is its pixel (all 4 elements share it).
+fn load_run_a(px: Pix, row: u32, k: u32, kend: u32) -> vec4<f32> {
   let along_k = a_along_k();
   // NOTE: an aligned run has one tap and one pixel, so it is all padding or all in range: its first index decides.
   if ((p.lay & 1u) != 0u && select(row + 3u < p.gm, k + 3u < kend, along_k)) {
-    let i = idx_a(row, k, kend);
+    let i = idx_at(px, select(row, k, along_k));
     if (i < 0) { return vec4<f32>(0.0); }
     return in0[u32(i) / 4u];
   }
   var v = vec4<f32>(0.0);
   for (var q = 0u; q < 4u; q++) {
-    let i = idx_a(select(row + q, row, along_k), select(k, k + q, along_k), kend);
+    let inside = select(row + q < p.gm, k + q < kend, along_k);
+    let i = select(-1, idx_at(px, select(row + q, k + q, along_k)), inside);
     let u = u32(max(i, 0));
     v[q] = select(0.0, in0[u / 4u][u % 4u], i >= 0);
   }
@@ -168,6 +183,14 @@ fn conv2d_tiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_inv
   let steps = (kend - min(kbeg, kend) + TK - 1u) / TK;
   let r0 = lid.y * TM;
   let c0 = lid.x * 4u;
+  // NOTE: in stages 0 and 1 a run's row, hence its pixel, is the same at every step: decode it once.
+  var apx: array<Pix, MAXR>;
+  if (ak) {
+    for (var i = 0u; i < ra; i++) {
+      let row = m0 + run_xy(li + i * nt, ak, tsm).x;
+      apx[i] = pix_of(row, row < p.gm);
+    }
+  }
   for (var s = 0u; s <= steps; s++) {
     let k0 = kbeg + s * TK;
     if (s < steps) {
@@ -175,7 +198,9 @@ fn conv2d_tiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_inv
         let l = li + i * nt;
         if (l < tsm * TK / 4u) {
           let xk = run_xy(l, ak, tsm);
-          ga[i] = load_run_a(m0 + xk.x, k0 + xk.y, kend);
+          var px = apx[i];
+          if (!ak) { px = pix_of(k0 + xk.y, k0 + xk.y < kend); }
+          ga[i] = load_run_a(px, m0 + xk.x, k0 + xk.y, kend);
         }
       }
       for (var i = 0u; i < rb; i++) {
