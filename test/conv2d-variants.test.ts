@@ -25,7 +25,8 @@ const tileCases: Case[] = [
   { x: [2, 9, 10, 12], f: [5, 5, 12, 20], padding: [2, 1, 0, 2], bias: true },
 ];
 
-const forwardCases = [...cases.filter((c) => !(c.f[0] === 1 && c.f[1] === 1 && (c.strides ?? 1) === 1)), ...tileCases];
+// NOTE: 1x1 stride-1 convolutions run as matmuls, whose variants test/matmul-variants.test.ts covers.
+const sharedCases = cases.filter((c) => !(c.f[0] === 1 && c.f[1] === 1 && (c.strides ?? 1) === 1));
 
 let seed = 900;
 /**
@@ -77,7 +78,7 @@ for (const variant of CONV2D_VARIANTS.filter((v) => v !== 'register')) {
   describe(`conv2d variant '${variant}'`, () => {
     const runnable = () => unsupportedReason(capsOf(device()), { features: featureOf(variant) }) === null;
 
-    it('matches the oracle on the shared cases and tile-crossing ones', async () => {
+    it('matches the oracle on the shared cases of test/conv2d.test.ts', async () => {
       if (!runnable()) {
         // NOTE: an adapter without the feature must refuse the forced variant with a message naming it.
         const restore = forceVariant('conv2d', variant);
@@ -90,14 +91,20 @@ for (const variant of CONV2D_VARIANTS.filter((v) => v !== 'register')) {
         }
         return;
       }
-      for (const c of forwardCases) await check(variant, c);
+      for (const c of sharedCases) await check(variant, c);
     });
 
-    it('gives input, filter and bias gradients that match central differences', async () => {
+    it('matches the oracle on tile-crossing sizes, the stem and 5x5 kernels', async () => {
       if (!runnable()) return;
-      // NOTE: f16 tiles round each operand to 11 bits: its gradients get a stated 2e-2 bound instead of 2e-3.
-      const tol = variant === 'f16' ? { atol: 2e-2, rtol: 2e-2 } : undefined;
-      const dtol = variant === 'f16' ? { atol: 2e-3, rtol: 2e-2 } : undefined;
+      for (const c of tileCases) await check(variant, c);
+    });
+
+    // NOTE: f16 tiles round each operand to 11 bits: its gradients get a stated 2e-2 bound instead of 2e-3.
+    const tol = variant === 'f16' ? { atol: 2e-2, rtol: 2e-2 } : undefined;
+    const dtol = variant === 'f16' ? { atol: 2e-3, rtol: 2e-2 } : undefined;
+
+    it('gives input, filter and bias gradients that match central differences (full Jacobian, tiny shapes)', async () => {
+      if (!runnable()) return;
       await withVariant('conv2d', variant, async () => {
         for (const c of gradCases) {
           await gradCheck({
@@ -108,6 +115,12 @@ for (const variant of CONV2D_VARIANTS.filter((v) => v !== 'register')) {
             ref: ([x, f, b]) => conv2dRef(x!, f!, refOpts(c, b)),
           });
         }
+      });
+    });
+
+    it('gives gradients that match central differences along directions (tile-crossing shapes)', async () => {
+      if (!runnable()) return;
+      await withVariant('conv2d', variant, async () => {
         for (const c of realistic) {
           await gradCheck({
             shapes: [c.x, c.f, ...(c.bias ? [[c.f[3]]] : [])],

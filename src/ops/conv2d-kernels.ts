@@ -163,18 +163,23 @@ const tiledF32 = tiledKernel('conv2d_tiled');
 const tiledF16 = tiledKernel('conv2d_tiled_f16');
 
 const TILED_TM = 4;
-// NOTE: TK 16 for f32 and f16 alike: the tallest tile (128 rows) then needs 4 loads per invocation (MAXR in the shader).
+// NOTE: TK 16 for f32 and f16 alike keeps loads per invocation within MAXR (4) in the shader for every tile below.
 const TILED_TK = 16;
 
 /**
- * The tiled specialization for N = `gn` columns: 256 invocations (fewer where the adapter allows fewer), the
- * tile's width the smallest of 16, 32 or 64 columns that covers N (EfficientNet's stem has 32 filters; the input
- * gradient of a 3-channel image has 3 columns), the rest of the workgroup spread along M (at most 128 rows).
+ * The tiled specialization for an M x N GEMM: the tile's width the smallest of 16, 32 or 64 columns that covers N
+ * (EfficientNet's stem has 32 filters; the input gradient of a 3-channel image has 3 columns), its height 32 rows
+ * where M <= 32 (the stem's filter gradient has 27 rows), else 128 rows or as many as 256 invocations (or the
+ * adapter's limit) allow. Loads per invocation and step: 16 / WGX runs of A and 16 / WGY of B (<= 4).
  */
-function tiledSpec(device: Device, gn: number): TiledSpec {
+function tiledSpec(device: Device, gm: number, gn: number): TiledSpec {
   const l = device.limits;
   const wgx = gn <= 16 ? 4 : gn <= 32 ? 8 : 16;
-  const wgy = Math.max(1, Math.min(32, Math.floor(256 / wgx), Math.floor(l.maxComputeInvocationsPerWorkgroup / wgx), l.maxComputeWorkgroupSizeY));
+  const cap = Math.min(32, Math.floor(256 / wgx), Math.floor(l.maxComputeInvocationsPerWorkgroup / wgx), l.maxComputeWorkgroupSizeY);
+  // NOTE: two heights only (32 rows, or the tallest): each specialization is a pipeline, which lavapipe compiles slowly.
+  const wgy = Math.max(1, Math.min(gm <= 32 ? 8 : 32, cap));
+  const runs = Math.max(Math.ceil((TILED_TM * TILED_TK) / (4 * wgx)), Math.ceil(TILED_TK / wgy));
+  if (runs > 4) throw new Error(`Graft conv2d: tiled specialization ${wgx}x${wgy} needs ${runs} loads per invocation (at most 4)`);
   return { wgx, wgy, tm: TILED_TM, tk: TILED_TK };
 }
 
@@ -199,7 +204,7 @@ export function chunking(total: number, parallel: number, target = 64): { chunk:
 }
 
 /** What a variant asks of the adapter at a stage (a forced variant the adapter lacks is refused at every stage). */
-function needsOf(device: Device, variant: Conv2DVariant, gn: number): VariantNeeds {
+function needsOf(device: Device, variant: Conv2DVariant, gemm: { gm: number; gn: number }): VariantNeeds {
   switch (variant) {
     case 'register':
       return { workgroup: [64, 1] };
@@ -207,7 +212,7 @@ function needsOf(device: Device, variant: Conv2DVariant, gn: number): VariantNee
       return { features: ['subgroups'], workgroup: [SUBGROUP_WGS, 1], workgroupBytes: SUBGROUP_WGS * SUBGROUP_TR * 16 };
     case 'tiled':
     case 'f16': {
-      const s = tiledSpec(device, gn);
+      const s = tiledSpec(device, gemm.gm, gemm.gn);
       const bytes = variant === 'f16' ? 2 : 4;
       return {
         features: variant === 'f16' ? ['shader-f16'] : [],
@@ -220,7 +225,7 @@ function needsOf(device: Device, variant: Conv2DVariant, gn: number): VariantNee
 
 /** Why `device` cannot run `variant` at `stage` of this geometry, or null when it can. */
 export function conv2dVariantUnsupported(device: Device, variant: Conv2DVariant, stage: ConvStage, geo: ConvGeometry, cout: number): string | null {
-  return unsupportedReason(capsOf(device), needsOf(device, variant, stageGemm(stage, geo, cout).gn));
+  return unsupportedReason(capsOf(device), needsOf(device, variant, stageGemm(stage, geo, cout)));
 }
 
 function checkRunnable(device: Device, variant: Conv2DVariant, stage: ConvStage, geo: ConvGeometry, cout: number): void {
@@ -246,7 +251,7 @@ function baseParams(geo: ConvGeometry, cout: number): ConvParams {
 }
 
 function runTiled(device: Device, f16: boolean, p: Omit<TiledParams, 'spec'>, ins: GPUBuffer[], out: GPUBuffer): void {
-  device.run(f16 ? tiledF16 : tiledF32, ins, [out], { ...p, spec: tiledSpec(device, p.gn) });
+  device.run(f16 ? tiledF16 : tiledF32, ins, [out], { ...p, spec: tiledSpec(device, p.gm, p.gn) });
 }
 
 /** Records the forward of `variant`: y = act(conv(x, filter) + bias). 'subgroup' runs the register kernel here. */
@@ -294,7 +299,7 @@ export function runConvBackwardFilter(variant: Conv2DVariant, x: Tensor, dy: Ten
   const pixels = geo.n * geo.oh * geo.ow;
   if (variant === 'tiled' || variant === 'f16') {
     const gemm = stageGemm('filter', geo, cout);
-    const spec = tiledSpec(device, gemm.gn);
+    const spec = tiledSpec(device, gemm.gm, gemm.gn);
     const groups = Math.ceil(gemm.gn / (spec.wgx * 4)) * Math.ceil(gemm.gm / (spec.wgy * spec.tm));
     // NOTE: split-K over output pixels so that about 128 workgroups run; chunks hold whole TK steps.
     const { chunk } = chunking(pixels, groups, 128);
