@@ -3,7 +3,7 @@
 // Validation before timing: forward outputs at sampled positions vs float64 sums over the host copies of the
 // inputs; backward via the adjoint identities <dy, conv(x, f)> = <dx, x> = <df, f> in float64; the peer vs Graft.
 // Rows name the conv2d variant that ran; `--variants=all` adds a row per conv2d variant (forced) for the kxk layers,
-// beside the peer's figure from the same run.
+// beside the peer's figure from the same run; `--batch=N` replaces the batch of 8.
 
 import * as g from '../src/index.js';
 import { convGeometry, type ConvGeometry } from '../src/ops/conv-geometry.js';
@@ -11,7 +11,7 @@ import { capsOf, withVariant } from '../src/gpu/variants.js';
 import { CONV2D_VARIANTS, conv2dBackwardFilter, conv2dBackwardInput, conv2dVariant, type ConvStage } from '../src/ops/conv2d.js';
 import { depthwiseBackwardFilter, depthwiseBackwardInput } from '../src/ops/depthwise-conv2d.js';
 import { matmulRaw } from '../src/ops/matmul.js';
-import { timeAsync, type BenchContext, type BenchRow, type Suite } from './harness.js';
+import { intList, timeAsync, type BenchContext, type BenchRow, type Suite } from './harness.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 type TfTensor = import('@tensorflow/tfjs-core').Tensor;
@@ -296,7 +296,10 @@ const suite: Suite = async (ctx) => {
   const all = ctx.options.variants === 'all';
   const caps = capsOf(ctx.device);
   const runnable = CONV2D_VARIANTS.filter((v) => (v !== 'subgroup' || caps.features.has('subgroups')) && (v !== 'f16' || caps.features.has('shader-f16')));
-  for (const l of layers) {
+  // NOTE: --batch=N replaces the batch of 8 (a loaded software adapter cannot time every variant at 8).
+  const batch = intList(ctx, 'batch', [B])[0]!;
+  for (const layer of layers) {
+    const l: Layer = { ...layer, x: [batch, layer.x[1], layer.x[2], layer.x[3]] };
     if (ctx.quick && !quickLayers.includes(l.name)) continue;
     if (only && !l.name.includes(only)) continue;
     const peerMs = new Map<string, number>();
