@@ -210,13 +210,13 @@ async function runLayer(ctx: BenchContext, peer: TfPeer | null, l: Layer, varian
     }
     peerMs.set(peerKey, pms);
     // NOTE: the variant that ran: forced, or what conv2d picks (the tuner's choice with GRAFT_TUNE=on).
-    const ran = pw ? 'via matmul' : `variant ${variant ?? conv2dVariant(x, f, opts, convStage)}`;
+    const ran = !conv ? 'depthwise' : pw ? 'via matmul' : `variant ${variant ?? conv2dVariant(x, f, opts, convStage)}`;
     const row: BenchRow = {
       name: `${l.name} ${stage}${variant ? ` [${variant}]` : ''}`,
       metric: 'GFLOP/s',
       graft: fl / ms / 1e6,
       peers: {},
-      note: `${ms.toFixed(1)} ms (first ${firstMs.toFixed(0)} ms), ${conv ? ran : 'depthwise'}`,
+      note: `${ms.toFixed(1)} ms (first ${firstMs.toFixed(0)} ms), ${ran}`,
     };
     if (Number.isFinite(pms)) row.peers['tfjs-webgpu'] = fl / pms / 1e6;
     ctx.log(`${row.name}: ${row.graft.toFixed(2)} GFLOP/s${row.peers['tfjs-webgpu'] ? `, tfjs ${row.peers['tfjs-webgpu'].toFixed(2)}` : ''}`);
