@@ -19,8 +19,8 @@
 
 override WGX: u32 = 16u;
 override WGY: u32 = 16u;
-// Rows of C per invocation (a multiple of 4, at most 8).
-override TM: u32 = 4u;
+// Rows of C per invocation: 4, so that an invocation's rows (and columns) are one vec4 of a staged tile.
+const TM: u32 = 4u;
 // K per staged tile (a multiple of 4).
 override TK: u32 = 16u;
 // 0 forward, 1 backward input, 2 backward filter.
@@ -47,8 +47,9 @@ struct TiledParams {
 
 const MAXR: u32 = 4u;
 
-var<workgroup> tile_a: array<tile_t, 2u * TK * WGY * TM>;
-var<workgroup> tile_b: array<tile_t, 2u * TK * WGX * 4u>;
+// NOTE: vec4 elements: the compute step reads an invocation's 4 rows of A and 4 columns of B as one load each.
+var<workgroup> tile_a: array<vec4<tile_t>, 2u * TK * WGY * TM / 4u>;
+var<workgroup> tile_b: array<vec4<tile_t>, 2u * TK * WGX>;
 
 // A's runs lie along K in stages 0 and 1 (channels within a tap), along M in stage 2 (filter rows within a tap);
 // B's along N in stages 0 and 2 (output channels), along K in stage 1 (w[ky, kx, ci, :]).
@@ -154,10 +155,18 @@ fn run_xy(l: u32, along_k: bool, tx: u32) -> vec2<u32> {
   return vec2<u32>((l % (tx / 4u)) * 4u, l / (tx / 4u));
 }
 
-// Where element q of the run at tile offsets xk goes in a [k][x] tile of width tx.
-fn slot(xk: vec2<u32>, q: u32, along_k: bool, tx: u32) -> u32 {
-  if (along_k) { return (xk.y + q) * tx + xk.x; }
-  return xk.y * tx + xk.x + q;
+// Stores a run at tile offsets xk into A's (to_a) or B's [k][x] tile of width tx from element offset o: a run along
+// x is one vec4 of the tile (x is a multiple of 4), a run along K four components in consecutive k rows.
+fn store_run(to_a: bool, o: u32, xk: vec2<u32>, along_k: bool, tx: u32, v: vec4<f32>) {
+  if (!along_k) {
+    let e = (o + xk.y * tx + xk.x) / 4u;
+    if (to_a) { tile_a[e] = vec4<tile_t>(v); } else { tile_b[e] = vec4<tile_t>(v); }
+    return;
+  }
+  for (var q = 0u; q < 4u; q++) {
+    let e = o + (xk.y + q) * tx + xk.x;
+    if (to_a) { tile_a[e / 4u][e % 4u] = tile_t(v[q]); } else { tile_b[e / 4u][e % 4u] = tile_t(v[q]); }
+  }
 }
 
 @compute @workgroup_size(WGX, WGY)
@@ -216,9 +225,9 @@ fn conv2d_tiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_inv
       let ob = ((s - 1u) % 2u) * TK * tsn;
       for (var k = 0u; k < TK; k++) {
         let o = ob + k * tsn + c0;
-        let bv = vec4<f32>(f32(tile_b[o]), f32(tile_b[o + 1u]), f32(tile_b[o + 2u]), f32(tile_b[o + 3u]));
-        let a = oa + k * tsm + r0;
-        for (var i = 0u; i < TM; i++) { acc[i] = fma(vec4<f32>(f32(tile_a[a + i])), bv, acc[i]); }
+        let bv = vec4<f32>(tile_b[o / 4u]);
+        let av = vec4<f32>(tile_a[(oa + k * tsm + r0) / 4u]);
+        for (var i = 0u; i < TM; i++) { acc[i] = fma(vec4<f32>(av[i]), bv, acc[i]); }
       }
     }
     if (s < steps) {
@@ -228,14 +237,14 @@ fn conv2d_tiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_inv
         let l = li + i * nt;
         if (l < tsm * TK / 4u) {
           let xk = run_xy(l, ak, tsm);
-          for (var q = 0u; q < 4u; q++) { tile_a[oa + slot(xk, q, ak, tsm)] = tile_t(ga[i][q]); }
+          store_run(true, oa, xk, ak, tsm, ga[i]);
         }
       }
       for (var i = 0u; i < rb; i++) {
         let l = li + i * nt;
         if (l < tsn * TK / 4u) {
           let xk = run_xy(l, bk, tsn);
-          for (var q = 0u; q < 4u; q++) { tile_b[ob + slot(xk, q, bk, tsn)] = tile_t(gb[i][q]); }
+          store_run(false, ob, xk, bk, tsn, gb[i]);
         }
       }
     }

@@ -72,6 +72,10 @@ const realistic: Case[] = [
   { x: [1, 11, 13, 3], f: [5, 5, 3, 36], strides: 2, padding: 'same', bias: true },
 ];
 
+// NOTE: each variant compiles several pipelines (stages x tile shapes), which takes lavapipe tens of seconds on a
+// loaded machine with a cold shader cache: the variant tests get more than the suite's 120 s.
+const COMPILE_TIMEOUT = 360_000;
+
 const featureOf = (v: Conv2DVariant) => (v === 'subgroup' ? ['subgroups'] : v === 'f16' ? ['shader-f16'] : []);
 
 for (const variant of CONV2D_VARIANTS.filter((v) => v !== 'register')) {
@@ -92,12 +96,12 @@ for (const variant of CONV2D_VARIANTS.filter((v) => v !== 'register')) {
         return;
       }
       for (const c of sharedCases) await check(variant, c);
-    });
+    }, COMPILE_TIMEOUT);
 
     it('matches the oracle on tile-crossing sizes, the stem and 5x5 kernels', async () => {
       if (!runnable()) return;
       for (const c of tileCases) await check(variant, c);
-    });
+    }, COMPILE_TIMEOUT);
 
     // NOTE: f16 tiles round each operand to 11 bits: its gradients get a stated 2e-2 bound instead of 2e-3.
     const tol = variant === 'f16' ? { atol: 2e-2, rtol: 2e-2 } : undefined;
@@ -116,7 +120,7 @@ for (const variant of CONV2D_VARIANTS.filter((v) => v !== 'register')) {
           });
         }
       });
-    });
+    }, COMPILE_TIMEOUT);
 
     it('gives gradients that match central differences along directions (tile-crossing shapes)', async () => {
       if (!runnable()) return;
@@ -131,7 +135,7 @@ for (const variant of CONV2D_VARIANTS.filter((v) => v !== 'register')) {
           });
         }
       });
-    });
+    }, COMPILE_TIMEOUT);
   });
 }
 

@@ -140,7 +140,7 @@ function tiledKernel(shader: string): Kernel<TiledParams> {
     entryPoint: 'conv2d_tiled',
     inputs: 3,
     outputs: 1,
-    constants: (p) => ({ WGX: p.spec.wgx, WGY: p.spec.wgy, TM: p.spec.tm, TK: p.spec.tk, STAGE: STAGE_CODE[p.stage] }),
+    constants: (p) => ({ WGX: p.spec.wgx, WGY: p.spec.wgy, TK: p.spec.tk, STAGE: STAGE_CODE[p.stage] }),
     uniforms: (p) => {
       const g = p.geo;
       const { groupsN, groupsM } = tiledGroups(p);
@@ -162,6 +162,7 @@ function tiledKernel(shader: string): Kernel<TiledParams> {
 const tiledF32 = tiledKernel('conv2d_tiled');
 const tiledF16 = tiledKernel('conv2d_tiled_f16');
 
+// NOTE: TM is the shader's const 4 (an invocation's rows are one vec4 of the staged A tile).
 const TILED_TM = 4;
 // NOTE: TK 16 for f32 and f16 alike keeps loads per invocation within MAXR (4) in the shader for every tile below.
 const TILED_TK = 16;
