@@ -2,14 +2,16 @@
 // shapes at batch 8 (224x224 input), with TensorFlow.js 4.22 webgpu on the same Dawn adapter as the peer.
 // Validation before timing: forward outputs at sampled positions vs float64 sums over the host copies of the
 // inputs; backward via the adjoint identities <dy, conv(x, f)> = <dx, x> = <df, f> in float64; the peer vs Graft.
+// Rows name the conv2d variant that ran; `--variants=all` (or a list) adds a row per conv2d variant (forced) for the kxk layers,
+// beside the peer's figure from the same run; `--batch=N` replaces the batch of 8.
 
 import * as g from '../src/index.js';
 import { convGeometry, type ConvGeometry } from '../src/ops/conv-geometry.js';
-import { conv2dBackwardFilter, conv2dBackwardInput } from '../src/ops/conv2d.js';
-import { DEPTHWISE_VARIANTS, depthwiseBackwardFilter, depthwiseBackwardInput, depthwiseKernelKind, type DepthwiseStage, type DepthwiseVariant } from '../src/ops/depthwise-conv2d.js';
-import { withVariant } from '../src/gpu/variants.js';
+import { capsOf, withVariant } from '../src/gpu/variants.js';
+import { CONV2D_VARIANTS, conv2dBackwardFilter, conv2dBackwardInput, conv2dVariant, type ConvStage } from '../src/ops/conv2d.js';
+import { DEPTHWISE_VARIANTS, depthwiseBackwardFilter, depthwiseBackwardInput, depthwiseKernelKind, depthwiseVariant, type DepthwiseVariant } from '../src/ops/depthwise-conv2d.js';
 import { matmulRaw } from '../src/ops/matmul.js';
-import { timeAsync, type BenchContext, type BenchRow, type Suite } from './harness.js';
+import { intList, timeAsync, type BenchContext, type BenchRow, type Suite } from './harness.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 type TfTensor = import('@tensorflow/tfjs-core').Tensor;
@@ -82,7 +84,7 @@ function randomHost(n: number, seed: number): Float32Array {
 }
 
 /** Float64 value of one output element, straight from the definition. */
-function outputAt(l: Layer, geo: ConvGeometry, x: Float32Array, f: Float32Array, i: number): number {
+function outputAt(l: Layer, geo: ConvGeometry, x: Float32Array, f: Float32Array, i: number): [number, number] {
   const cout = l.kind === 'conv' ? l.f[3] : l.f[2] * l.f[3];
   const co = i % cout;
   const pix = Math.floor(i / cout);
@@ -90,6 +92,7 @@ function outputAt(l: Layer, geo: ConvGeometry, x: Float32Array, f: Float32Array,
   const oh = Math.floor(pix / geo.ow) % geo.oh;
   const n = Math.floor(pix / (geo.ow * geo.oh));
   let s = 0;
+  let mag = 0;
   for (let a = 0; a < geo.kh; a++) {
     const ih = oh * geo.sh + a * geo.dh - geo.padTop;
     if (ih < 0 || ih >= geo.h) continue;
@@ -99,12 +102,17 @@ function outputAt(l: Layer, geo: ConvGeometry, x: Float32Array, f: Float32Array,
       const xb = ((n * geo.h + ih) * geo.w + iw) * geo.c;
       if (l.kind === 'depthwise') {
         s += x[xb + co]! * f[(a * geo.kw + b) * cout + co]!;
+        mag += Math.abs(x[xb + co]! * f[(a * geo.kw + b) * cout + co]!);
       } else {
-        for (let c = 0; c < geo.c; c++) s += x[xb + c]! * f[((a * geo.kw + b) * geo.c + c) * cout + co]!;
+        for (let c = 0; c < geo.c; c++) {
+          const v = x[xb + c]! * f[((a * geo.kw + b) * geo.c + c) * cout + co]!;
+          s += v;
+          mag += Math.abs(v);
+        }
       }
     }
   }
-  return s;
+  return [s, mag];
 }
 
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -124,12 +132,11 @@ function fail(what: string, detail: string): never {
 }
 
 /**
- * Forward at 64 sampled outputs vs float64; backward through the adjoint identities. `rel` > 0 (f16 tiles, relative
- * rounding of an input) widens each bound by rel * the sum of |products| it covers.
+ * Forward at 64 sampled outputs vs float64; backward through the adjoint identities. `rel`: the relative error per
+ * product the kernels may make (f16 tiles round operands to 11 bits: 2^-9 with margin).
  */
 async function validate(l: Layer, geo: ConvGeometry, host: Float32Array[], fwd: () => g.Tensor, bx: () => g.Tensor, bf: () => g.Tensor, rel = 0): Promise<void> {
   const [x, f, dy] = host as [Float32Array, Float32Array, Float32Array];
-  const [ax, af] = rel > 0 ? [x.map(Math.abs), f.map(Math.abs)] : [x, f];
   const read = async (make: () => g.Tensor) => {
     const t = make();
     const v = await t.data();
@@ -140,27 +147,23 @@ async function validate(l: Layer, geo: ConvGeometry, host: Float32Array[], fwd: 
   const r = g.rng(7);
   for (let k = 0; k < 64; k++) {
     const i = Math.floor(r() * y.length);
-    const want = outputAt(l, geo, x, f, i);
-    const loose = rel > 0 ? rel * outputAt(l, geo, ax, af, i) : 0;
-    if (!(Math.abs(y[i]! - want) <= 1e-3 + 1e-3 * Math.abs(want) + loose)) fail(`${l.name} forward`, `y[${i}] = ${y[i]}, want ${want}`);
+    const [want, mag] = outputAt(l, geo, x, f, i);
+    if (!(Math.abs(y[i]! - want) <= 1e-3 + 1e-3 * Math.abs(want) + rel * mag)) fail(`${l.name} forward`, `y[${i}] = ${y[i]}, want ${want}`);
   }
   const lhs = dot(dy, y);
   const dx = await read(bx);
   const df = await read(bf);
-  let triple = 0;
-  if (rel > 0) for (let i = 0; i < y.length; i++) triple += Math.abs(dy[i]!) * outputAt(l, geo, ax, af, i);
-  const scale = absDot(dy, y) * 1e-5 + 1e-6 + 2 * rel * triple;
+  // NOTE: |y| ~ sqrt(K) times smaller than sum |x w| over K = kh*kw*cin products: the f16 term scales by sqrt(K).
+  const scale = absDot(dy, y) * (1e-5 + 4 * rel * Math.sqrt(geo.kh * geo.kw * geo.c)) + 1e-6;
   if (!(Math.abs(dot(dx, x) - lhs) <= scale)) fail(`${l.name} backward input`, `<dx, x> = ${dot(dx, x)}, <dy, y> = ${lhs}`);
   if (!(Math.abs(dot(df, f) - lhs) <= scale)) fail(`${l.name} backward filter`, `<df, f> = ${dot(df, f)}, <dy, y> = ${lhs}`);
 }
 
-/** Depthwise rows per forced variant: the variant, and the peer times measured on the first variant's rows. */
-interface VariantRun {
-  variant: DepthwiseVariant;
-  peerMs: Map<string, number>;
-}
-
-async function runLayer(ctx: BenchContext, peer: TfPeer | null, l: Layer, vr?: VariantRun): Promise<BenchRow[]> {
+/**
+ * Validates and times one layer's three stages; `variant` (a forced conv2d variant) tags the rows, and the peer's
+ * figures are measured once per layer and stage (`peerMs`) and shared by the variant rows of that run.
+ */
+async function runLayer(ctx: BenchContext, peer: TfPeer | null, l: Layer, variant: string | null, peerMs: Map<string, number>): Promise<BenchRow[]> {
   const opts = { strides: l.stride, padding: 'same' as const };
   const geo = convGeometry(l.kind, l.x, l.f, opts);
   const cout = l.kind === 'conv' ? l.f[3] : l.f[2] * l.f[3];
@@ -183,43 +186,53 @@ async function runLayer(ctx: BenchContext, peer: TfPeer | null, l: Layer, vr?: V
     pw ? viaMatmul(dy, cout, f, cout, { transposeB: true }) : conv ? conv2dBackwardInput(dy, f, geo) : depthwiseBackwardInput(dy, f, geo);
   const bf = () =>
     pw ? viaMatmul(x, geo.c, dy, cout, { transposeA: true }) : conv ? conv2dBackwardFilter(x, dy, f.shape, geo) : depthwiseBackwardFilter(x, dy, f.shape, geo);
-  await validate(l, geo, host, fwd, bx, bf, vr?.variant === 'f16' ? 2 ** -11 : 0);
+  await validate(l, geo, host, fwd, bx, bf, variant === 'f16' ? 2 ** -9 : 0);
   const fl = flops(l, geo);
   // NOTE: small layers repeat inside one timed batch so that the ~1 ms queue round trip does not dominate.
   const inner = Math.max(1, Math.min(20, Math.round(2e7 / fl)));
   const timing = ctx.quick ? { warmup: 1, iters: 3, inner } : { warmup: 1, iters: 5, inner };
-  // NOTE: the peer is timed once per layer (on the first variant's rows); later variants reuse its times.
-  const tfSetup = peer && !vr?.peerMs.size ? peerCase(peer, l, geo, host, yShape) : null;
+  const tfSetup = peer ? peerCase(peer, l, geo, host, yShape) : null;
   const rows: BenchRow[] = [];
-  const stages: [string, () => g.Tensor, 'fwd' | 'bx' | 'bf'][] = [
-    ['forward', fwd, 'fwd'],
-    ['backward input', bx, 'bx'],
-    ['backward filter', bf, 'bf'],
+  const stages: [string, () => g.Tensor, 'fwd' | 'bx' | 'bf', ConvStage][] = [
+    ['forward', fwd, 'fwd', 'forward'],
+    ['backward input', bx, 'bx', 'input'],
+    ['backward filter', bf, 'bf', 'filter'],
   ];
   // NOTE: others share the cores: Graft and the peer alternate for a few rounds and each keeps its best median.
   const rounds = ctx.quick ? 1 : 3;
-  for (const [stage, run, key] of stages) {
+  for (const [stage, run, key, convStage] of stages) {
     let ms = Infinity;
     let firstMs = 0;
-    let peerMs = Infinity;
+    const peerKey = `${l.name} ${stage}`;
+    const timePeerHere = !peerMs.has(peerKey);
+    let pms = peerMs.get(peerKey) ?? Infinity;
     for (let round = 0; round < rounds; round++) {
       const t = await timeAsync(() => g.tidy(() => void run()), () => ctx.device.sync(), timing);
       ms = Math.min(ms, t.ms);
       if (round === 0) firstMs = t.firstMs;
-      if (peer && tfSetup) {
+      if (peer && tfSetup && timePeerHere) {
         try {
-          peerMs = Math.min(peerMs, await timePeer(() => tfSetup[key](), timing));
+          pms = Math.min(pms, await timePeer(() => tfSetup[key](), timing));
         } catch (e) {
           ctx.log(`tfjs ${l.name} ${stage}: ${(e as Error).message}`);
         }
       }
     }
-    const dwStage: DepthwiseStage = key === 'fwd' ? 'forward' : key === 'bx' ? 'backward_input' : 'backward_filter';
-    const ran = vr ? ` [${vr.variant}: ${depthwiseKernelKind(vr.variant, dwStage, geo, l.f[3])} kernel]` : '';
-    if (vr && tfSetup) vr.peerMs.set(key, peerMs);
-    if (vr && !tfSetup) peerMs = vr.peerMs.get(key) ?? Infinity;
-    const row: BenchRow = { name: `${l.name} ${stage}${vr ? ` [${vr.variant}]` : ''}`, metric: 'GFLOP/s', graft: fl / ms / 1e6, peers: {}, note: `${ms.toFixed(1)} ms (first ${firstMs.toFixed(0)} ms)${pw ? ', via matmul' : ''}${ran}` };
-    if (Number.isFinite(peerMs)) row.peers['tfjs-webgpu'] = fl / peerMs / 1e6;
+    peerMs.set(peerKey, pms);
+    // NOTE: the variant that ran: forced, or what conv2d picks (the tuner's choice with GRAFT_TUNE=on).
+    const dwStage = convStage === 'forward' ? 'forward' : convStage === 'input' ? 'backward_input' : 'backward_filter';
+    const dwVariant = (variant as DepthwiseVariant | null) ?? depthwiseVariant(ctx.device, dwStage, geo, l.f[3]);
+    const ran = !conv
+      ? `depthwise variant ${dwVariant} (${depthwiseKernelKind(dwVariant, dwStage, geo, l.f[3])} kernel)`
+      : pw ? 'via matmul' : `variant ${variant ?? conv2dVariant(x, f, opts, convStage)}`;
+    const row: BenchRow = {
+      name: `${l.name} ${stage}${variant ? ` [${variant}]` : ''}`,
+      metric: 'GFLOP/s',
+      graft: fl / ms / 1e6,
+      peers: {},
+      note: `${ms.toFixed(1)} ms (first ${firstMs.toFixed(0)} ms), ${ran}`,
+    };
+    if (Number.isFinite(pms)) row.peers['tfjs-webgpu'] = fl / pms / 1e6;
     ctx.log(`${row.name}: ${row.graft.toFixed(2)} GFLOP/s${row.peers['tfjs-webgpu'] ? `, tfjs ${row.peers['tfjs-webgpu'].toFixed(2)}` : ''}`);
     rows.push(row);
   }
@@ -294,24 +307,28 @@ const suite: Suite = async (ctx) => {
   const peer = await loadTfjs(ctx.log);
   const rows: BenchRow[] = [];
   const only = process.env.CONV_BENCH_ONLY;
-  for (const l of layers) {
+  // NOTE: --variants=all, or a comma-separated list of variants (conv2d and depthwise share the names).
+  const asked = ctx.options.variants === 'all' ? [...CONV2D_VARIANTS] : (ctx.options.variants ?? '').split(',').filter(Boolean);
+  const caps = capsOf(ctx.device);
+  const runnable = CONV2D_VARIANTS.filter(
+    (v) => asked.includes(v) && (v !== 'subgroup' || caps.features.has('subgroups')) && (v !== 'f16' || caps.features.has('shader-f16')),
+  );
+  const dwRunnable = DEPTHWISE_VARIANTS.filter((v) => runnable.includes(v as (typeof runnable)[number]));
+  // NOTE: --batch=N replaces the batch of 8 (a loaded software adapter cannot time every variant at 8).
+  const batch = intList(ctx, 'batch', [B])[0]!;
+  for (const layer of layers) {
+    const l: Layer = { ...layer, x: [batch, layer.x[1], layer.x[2], layer.x[3]] };
     if (ctx.quick && !quickLayers.includes(l.name)) continue;
     if (only && !l.name.includes(only)) continue;
-    if (l.kind === 'conv') {
-      rows.push(...(await runLayer(ctx, peer, l)));
+    const peerMs = new Map<string, number>();
+    rows.push(...(await runLayer(ctx, peer, l, null, peerMs)));
+    if (l.kind === 'depthwise') {
+      for (const v of dwRunnable) rows.push(...(await withVariant('depthwise', v, () => runLayer(ctx, peer, l, v, peerMs))));
       continue;
     }
-    // NOTE: depthwise layers run once per variant, forced, in the same run (a variant the adapter lacks is skipped).
-    const vr: VariantRun = { variant: 'register', peerMs: new Map() };
-    for (const variant of DEPTHWISE_VARIANTS) {
-      vr.variant = variant;
-      try {
-        rows.push(...(await withVariant('depthwise', variant, () => runLayer(ctx, peer, l, vr))));
-      } catch (e) {
-        if (!(e as Error).message.includes('cannot run on this adapter')) throw e;
-        ctx.log(`${l.name} [${variant}]: ${(e as Error).message}`);
-      }
-    }
+    // NOTE: only kxk convolutions have conv2d variants (1x1 ones run as matmuls).
+    if (l.f[0] === 1 && l.f[1] === 1) continue;
+    for (const v of runnable) rows.push(...(await withVariant('conv2d', v, () => runLayer(ctx, peer, l, v, peerMs))));
   }
   return rows;
 };

@@ -8,6 +8,7 @@ import { ref, type RefTensor } from '../src/reference/index.js';
 import { matmulRef } from '../src/reference/matmul.js';
 import { probeDepthwise } from './depthwise-probe.js';
 import type { BenchContext, BenchRow, Suite } from './harness.js';
+import { probeConv2d } from './variants-conv2d.js';
 import { probeBatchnorm, probeOptimizer, probePool } from './variants-norm.js';
 
 interface MatmulCase {
@@ -59,10 +60,11 @@ async function probeMatmul(variant: string, quick: boolean): Promise<string> {
 
 const probes: Record<string, (variant: string, quick: boolean) => Promise<string>> = {
   matmul: probeMatmul,
+  conv2d: probeConv2d,
+  depthwise: probeDepthwise,
   batchnorm: probeBatchnorm,
   pool: probePool,
   optimizer: probeOptimizer,
-  depthwise: probeDepthwise,
 };
 
 const suite: Suite = async (ctx: BenchContext) => {

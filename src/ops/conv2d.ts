@@ -1,9 +1,12 @@
 // conv2d: NHWC x HWIO with bias and a fused activation epilogue; backward w.r.t. input, filter and bias.
 
+import type { Device } from '../gpu/device.js';
 import { defineKernel } from '../gpu/kernel.js';
+import { tunedVariant, type TuneJob } from '../gpu/tuner.js';
 import { Uniforms } from '../gpu/uniforms.js';
+import { checkVariantName, forcedVariant, precisionVariant } from '../gpu/variants.js';
 import { isGradEnabled, noGrad } from '../tensor/engine.js';
-import { recordOp, Tensor } from '../tensor/tensor.js';
+import { randomUniform, recordOp, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { checkFloat, checkSameDevice } from './checks.js';
 import { relu, relu6, sigmoid, silu } from './elementwise.js';
@@ -11,6 +14,20 @@ import { matmul } from './matmul.js';
 import { reshape } from './reshape.js';
 import { sum } from './reduce.js';
 import { ACTIVATION_CODE, convGeometry, type ConvActivation, type ConvGeometry, type ConvGeometryOptions } from './conv-geometry.js';
+import {
+  CONV2D_VARIANTS,
+  chunking,
+  conv2dFamily,
+  conv2dVariantUnsupported,
+  runConvBackwardFilter,
+  runConvBackwardInput,
+  runConvForward,
+  stageGemm,
+  type Conv2DVariant,
+  type ConvStage,
+} from './conv2d-kernels.js';
+
+export { CONV2D_VARIANTS, type Conv2DVariant, type ConvStage } from './conv2d-kernels.js';
 
 /** Options of conv2d. */
 export interface Conv2DOptions extends ConvGeometryOptions {
@@ -20,65 +37,6 @@ export interface Conv2DOptions extends ConvGeometryOptions {
   activation?: ConvActivation;
 }
 
-
-interface ConvParams {
-  geo: ConvGeometry;
-  /** Pixels (or filter rows) per invocation. */
-  tp: number;
-  cout: number;
-  /** vec4 channel groups per invocation. */
-  nc4: number;
-  wg: number;
-  act: number;
-  hasBias: boolean;
-  /** Output pixels per chunk (filter gradient). */
-  chunk: number;
-  /** Chunks (filter gradient). */
-  chunks: number;
-}
-
-const convUniforms = (p: ConvParams) => {
-  const g = p.geo;
-  return new Uniforms()
-    .u32(g.n, g.h, g.w, g.c, g.oh, g.ow, p.cout, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.padTop, g.padLeft, p.chunk)
-    .u32(p.act, p.hasBias ? 1 : 0, 0, 0);
-};
-
-const forwardKernel = defineKernel<ConvParams>({
-  name: 'conv2d_forward',
-  shader: 'conv2d',
-  entryPoint: 'conv2d_forward',
-  inputs: 3,
-  outputs: 1,
-  constants: (p) => ({ WG: p.wg, NC4: p.nc4, TP: p.tp }),
-  uniforms: convUniforms,
-  workgroups: (p) => [Math.ceil((p.geo.n * p.geo.oh * p.geo.ow) / (p.wg * p.tp)), Math.ceil(p.cout / (4 * p.nc4)), 1],
-});
-
-// NOTE: the same bindings, constants and dispatch as the scalar forward; only the entry point loads vec4 pixels.
-const forwardVec4Kernel = defineKernel<ConvParams>({ ...forwardKernel, name: 'conv2d_forward_vec4', entryPoint: 'conv2d_forward_vec4' });
-
-const backwardInputKernel = defineKernel<ConvParams>({
-  name: 'conv2d_backward_input',
-  shader: 'conv2d',
-  entryPoint: 'conv2d_backward_input',
-  inputs: 2,
-  outputs: 1,
-  constants: (p) => ({ WG: p.wg, NC4: p.nc4, TP: p.tp }),
-  uniforms: convUniforms,
-  workgroups: (p) => [Math.ceil((p.geo.n * p.geo.h * p.geo.w) / (p.wg * p.tp)), Math.ceil(p.geo.c / (4 * p.nc4)), 1],
-});
-
-const backwardFilterKernel = defineKernel<ConvParams>({
-  name: 'conv2d_backward_filter',
-  shader: 'conv2d',
-  entryPoint: 'conv2d_backward_filter',
-  inputs: 2,
-  outputs: 1,
-  constants: (p) => ({ WG: p.wg, NC4: p.nc4, TP: p.tp, SHARED_K: p.geo.c % p.tp === 0 ? 1 : 0 }),
-  uniforms: convUniforms,
-  workgroups: (p) => [Math.ceil((p.geo.kh * p.geo.kw * p.geo.c) / (p.wg * p.tp)), Math.ceil(p.cout / (4 * p.nc4)), p.chunks],
-});
 
 interface BiasParams {
   rows: number;
@@ -100,26 +58,6 @@ const biasGradKernel = defineKernel<BiasParams>({
   workgroups: (p) => [Math.ceil(p.cols / BIAS_WG), p.chunks, 1],
 });
 
-/** vec4 channel groups per invocation: wider tiles reuse each gathered pixel value more (measured on lavapipe). */
-function channelGroups(channels: number): number {
-  return Math.min(4, Math.ceil(channels / 4));
-}
-
-// NOTE: pixels (or filter rows) per invocation: 8 beat 4 and 2 by 25-60% in CPU time on lavapipe (bench/conv.ts).
-const TP = 8;
-
-/** Workgroup size: 64, or smaller (a multiple of 8) when there is little parallel work along x. */
-function workgroupFor(items: number): number {
-  return Math.min(64, Math.max(8, 8 * Math.ceil(items / TP / 8)));
-}
-
-/** Splits `total` reduction rows into chunks so that about `target` workgroups run in parallel. */
-function chunking(total: number, parallel: number, target = 64): { chunk: number; chunks: number } {
-  const chunks = Math.max(1, Math.min(Math.ceil(target / Math.max(1, parallel)), Math.ceil(total / 64)));
-  const chunk = Math.ceil(total / chunks);
-  return { chunk, chunks: Math.ceil(total / chunk) };
-}
-
 /** Sums [chunks, ...shape] partials over the first axis into a tensor of `shape` (no recording). */
 export function sumPartials(partial: Tensor, chunks: number, shape: readonly number[]): Tensor {
   if (chunks === 1) return new Tensor(partial.device, shape, 'float32', partial);
@@ -140,43 +78,96 @@ export function biasGradient(dy: Tensor, cols: number): Tensor {
   return out;
 }
 
-function baseParams(geo: ConvGeometry, cout: number): ConvParams {
-  return { geo, cout, tp: TP, nc4: 4, wg: 64, act: 0, hasBias: false, chunk: 0, chunks: 1 };
+const log2up = (v: number) => (v <= 1 ? 0 : Math.ceil(Math.log2(v)));
+
+/** The shape class the tuner keys on: stage, kernel size, stride, log2 GEMM sizes and vec4 alignment of cin, cout. */
+export function conv2dBucket(stage: ConvStage, geo: ConvGeometry, cout: number): string {
+  const { gm, gn, gk } = stageGemm(stage, geo, cout);
+  const al = `${geo.c % 4 === 0 ? 1 : 0}${cout % 4 === 0 ? 1 : 0}`;
+  return `${stage}:k${geo.kh}x${geo.kw}s${geo.sh}x${geo.sw}m${log2up(gm)}n${log2up(gn)}k${log2up(gk)}a${al}`;
 }
 
-/** Runs the forward kernel without recording. */
-export function conv2dRaw(x: Tensor, filter: Tensor, geo: ConvGeometry, bias: Tensor | null, activation: ConvActivation): Tensor {
-  const cout = filter.shape[3]!;
-  const out = new Tensor(x.device, [geo.n, geo.oh, geo.ow, cout], 'float32');
-  // NOTE: vec4 loads of x (4 input channels per gather) took ~18% less CPU time on the 3x3 56x56x64 layer (lavapipe).
-  const vec4 = geo.c % 4 === 0 && cout % 4 === 0;
-  // NOTE: 16 pixels per invocation beat 8 by ~8% in CPU time for the vec4 kernel on large maps (bench/conv.ts).
-  const tp = vec4 && geo.n * geo.oh * geo.ow >= 16384 ? 16 : TP;
-  const p = { ...baseParams(geo, cout), tp, nc4: channelGroups(cout), act: ACTIVATION_CODE[activation], hasBias: bias !== null };
-  const k = vec4 ? forwardVec4Kernel : forwardKernel;
-  // NOTE: without a bias the filter buffer fills the unused binding (read-only aliasing is allowed).
-  x.device.run(k, [x.buffer, filter.buffer, (bias ?? filter).buffer], [out.buffer], p);
+/**
+ * The variant a stage runs: forced (tests), f16 under a float16 compute precision, tuned (GRAFT_TUNE=on, measured
+ * per adapter and bucket) or 'register'.
+ */
+function pickVariant(device: Device, stage: ConvStage, geo: ConvGeometry, cout: number): Conv2DVariant {
+  const forced = forcedVariant('conv2d');
+  if (forced !== undefined) {
+    checkVariantName(conv2dFamily, forced);
+    return forced as Conv2DVariant;
+  }
+  const runnable = (v: string) => conv2dVariantUnsupported(device, v as Conv2DVariant, stage, geo, cout) === null;
+  const tuned = () => tunedVariant(device, 'conv2d', conv2dBucket(stage, geo, cout), 'register', () => tuneJob(device, stage, geo, cout));
+  return precisionVariant(conv2dFamily, runnable, tuned) as Conv2DVariant;
+}
+
+/** The variant a conv2d stage would run now for these shapes (the bench prints it). */
+export function conv2dVariant(x: Tensor, filter: Tensor, options: ConvGeometryOptions = {}, stage: ConvStage = 'forward'): Conv2DVariant {
+  return pickVariant(x.device, stage, convGeometry('conv2d', x.shape, filter.shape, options), filter.shape[3]!);
+}
+
+/** Runs one stage with `variant` and returns its result (the filter gradient summed over chunks). */
+function runStage(variant: Conv2DVariant, stage: ConvStage, ins: { x: Tensor; f: Tensor; dy: Tensor }, geo: ConvGeometry): Tensor {
+  const cout = ins.f.shape[3]!;
+  if (stage === 'forward') return runConvForward(variant, ins.x, ins.f, geo, null, 0);
+  if (stage === 'input') return runConvBackwardInput(variant, ins.dy, ins.f, geo);
+  const { partial, chunks } = runConvBackwardFilter(variant, ins.x, ins.dy, geo, cout);
+  const out = sumPartials(partial, chunks, ins.f.shape);
+  partial.dispose();
   return out;
+}
+
+/** A tuning job for one stage and geometry: fresh seeded inputs; probes compare with the register variant. */
+function tuneJob(device: Device, stage: ConvStage, geo: ConvGeometry, cout: number): TuneJob {
+  // NOTE: explicit seeds, so tuning never advances the user's random stream.
+  const ins = {
+    x: randomUniform([geo.n, geo.h, geo.w, geo.c], -1, 1, { seed: 7, device }),
+    f: randomUniform([geo.kh, geo.kw, geo.c, cout], -1, 1, { seed: 8, device }),
+    dy: randomUniform([geo.n, geo.oh, geo.ow, cout], -1, 1, { seed: 9, device }),
+  };
+  const outs: Tensor[] = [];
+  // NOTE: 'subgroup' runs the register kernels for the forward and input stages: timing it there would be a duplicate.
+  const candidates = CONV2D_VARIANTS.filter(
+    (v) => !conv2dFamily.lowPrecision.includes(v) && (v !== 'subgroup' || stage === 'filter') && conv2dVariantUnsupported(device, v, stage, geo, cout) === null,
+  );
+  const k = stageGemm(stage, geo, cout).gk;
+  return {
+    candidates,
+    run: (v) => outs.push(runStage(v as Conv2DVariant, stage, ins, geo)),
+    probe: async (v) => {
+      const want = runStage('register', stage, ins, geo);
+      const got = runStage(v as Conv2DVariant, stage, ins, geo);
+      const [w, g] = [(await want.data()) as Float32Array, (await got.data()) as Float32Array];
+      want.dispose();
+      got.dispose();
+      // NOTE: inputs in [-1, 1): a float32 sum of K products differs by order by about eps * sqrt(K) * K / 4.
+      const tol = 1e-5 + 2e-7 * Math.sqrt(k) * (k / 4);
+      for (let i = 0; i < w.length; i++) if (!(Math.abs(g[i]! - w[i]!) <= tol * (1 + Math.abs(w[i]!)))) return false;
+      return true;
+    },
+    dispose: () => {
+      for (const t of [ins.x, ins.f, ins.dy, ...outs]) t.dispose();
+      outs.length = 0;
+    },
+  };
+}
+
+/** Runs the forward kernel of the picked variant without recording. */
+export function conv2dRaw(x: Tensor, filter: Tensor, geo: ConvGeometry, bias: Tensor | null, activation: ConvActivation): Tensor {
+  const variant = pickVariant(x.device, 'forward', geo, filter.shape[3]!);
+  return runConvForward(variant, x, filter, geo, bias, ACTIVATION_CODE[activation]);
 }
 
 /** dL/dx of a linear convolution given dL/dy (the transposed convolution), without recording. */
 export function conv2dBackwardInput(dy: Tensor, filter: Tensor, geo: ConvGeometry): Tensor {
-  const dx = new Tensor(dy.device, [geo.n, geo.h, geo.w, geo.c], 'float32');
-  const p = { ...baseParams(geo, filter.shape[3]!), nc4: channelGroups(geo.c) };
-  dy.device.run(backwardInputKernel, [dy.buffer, filter.buffer], [dx.buffer], p);
-  return dx;
+  return runConvBackwardInput(pickVariant(dy.device, 'input', geo, filter.shape[3]!), dy, filter, geo);
 }
 
 /** dL/dfilter of a convolution given x and dL/dy (a reduction over N*OH*OW), without recording. */
 export function conv2dBackwardFilter(x: Tensor, dy: Tensor, filterShape: readonly number[], geo: ConvGeometry): Tensor {
   const cout = filterShape[3]!;
-  const rows = geo.kh * geo.kw * geo.c;
-  const nc4 = channelGroups(cout);
-  const wg = workgroupFor(rows);
-  const parallel = Math.ceil(rows / (wg * TP)) * Math.ceil(cout / (4 * nc4));
-  const { chunk, chunks } = chunking(geo.n * geo.oh * geo.ow, parallel);
-  const partial = new Tensor(x.device, [chunks * rows * cout], 'float32');
-  x.device.run(backwardFilterKernel, [x.buffer, dy.buffer], [partial.buffer], { ...baseParams(geo, cout), nc4, wg, chunk, chunks });
+  const { partial, chunks } = runConvBackwardFilter(pickVariant(x.device, 'filter', geo, cout), x, dy, geo, cout);
   const out = sumPartials(partial, chunks, filterShape);
   partial.dispose();
   return out;

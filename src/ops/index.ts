@@ -9,7 +9,17 @@ export { matmul, MatmulActivation, type MatmulActivationName, type MatmulOptions
 export * from './softmax.js';
 export * from './losses.js';
 export * from './conv-geometry.js';
-export * from './conv2d.js';
+// NOTE: conv2d's variant helpers stay internal too (tests and benches import them from ./conv2d.js).
+export {
+  biasGradient,
+  checkConvArgs,
+  conv2d,
+  conv2dBackwardFilter,
+  conv2dBackwardInput,
+  conv2dRaw,
+  sumPartials,
+  type Conv2DOptions,
+} from './conv2d.js';
 export * from './batchnorm.js';
 export * from './pool.js';
 export * from './augment.js';
