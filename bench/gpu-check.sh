@@ -52,7 +52,7 @@ step() {
     failed+=("$name")
     ok=false
   fi
-  grep -E '^(adapter|tuning|tuned) ' "$out/$name.log" | sed 's/^/   /' || true
+  grep -E '^(adapter:|tuning:|tuned) ' "$out/$name.log" | sed 's/^/   /' || true
   [ -n "$adapter" ] || adapter=$(sed -n 's/^adapter: //p' "$out/$name.log" | head -n 1)
   steps_json+=("{\"step\":\"$name\",\"ok\":$ok,\"seconds\":$((SECONDS - t0)),\"limit_s\":$limit,\"args\":\"$*\"}")
 }

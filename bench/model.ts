@@ -463,6 +463,27 @@ function tfjsStep(tf: Tf, tfl: Tfl, full: LayersModel, x: TfTensor, y: TfTensor)
   };
 }
 
+/** The free-list part of tfjs-webgpu's BufferManager (not in its public types). */
+interface TfjsBufferManager {
+  freeBuffers: Map<string, GPUBuffer[]>;
+  numFreeBuffers: number;
+  numBytesAllocated: number;
+}
+
+/** Destroys the buffers tfjs-webgpu keeps for reuse, as Graft's `pool.trim()` does, so later rows start clean. */
+function tfjsTrim(tf: Tf): void {
+  const bm = Reflect.get(tf.backend(), 'bufferManager') as TfjsBufferManager | undefined;
+  if (!bm?.freeBuffers) return;
+  // NOTE: the keys stay (releaseBuffer ignores every release while the map is empty).
+  for (const list of bm.freeBuffers.values()) {
+    for (const b of list.splice(0)) {
+      bm.numBytesAllocated -= b.size;
+      bm.numFreeBuffers--;
+      b.destroy();
+    }
+  }
+}
+
 /** The peer's peak-memory step, the twin of graftPeak (first thing this engine runs, so its pool holds nothing else). */
 async function tfjsPeak(tf: Tf, tfl: Tfl, peak: { batch: number; size: number }, trainable: number, log: (m: string) => void): Promise<Peak | null> {
   const device = tfjsDevice(tf);
@@ -492,7 +513,7 @@ async function tfjsPeak(tf: Tf, tfl: Tfl, peak: { batch: number; size: number },
       s.optimizer.dispose();
       tf.dispose([x, y]);
     }
-  });
+  }).finally(() => tfjsTrim(tf));
 }
 
 /** Checks the tfjs base against Graft's, then (unless quick) times the three training steps. */
