@@ -374,6 +374,8 @@ async function graftPeak(ctx: BenchContext, peak: { batch: number; size: number 
     x.dispose();
     y.dispose();
     full.dispose();
+    // NOTE: buffers released since the last submit wait for it before the pool holds (and trims) them.
+    await device.sync();
     device.pool.trim();
   }
 }
