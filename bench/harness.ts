@@ -92,3 +92,25 @@ export function printTable(title: string, rows: BenchRow[]): void {
   console.log(`|${head.map(() => '---').join('|')}|`);
   for (const l of lines) console.log(`| ${l.join(' | ')} |`);
 }
+
+/**
+ * `--dawn-poll-ms=N`: makes setImmediate a timer of N ms for the whole process. dawn.node (the `webgpu` package)
+ * re-arms setImmediate to process events while any WebGPU promise is pending, so every wait for the GPU spins one CPU
+ * core; on lavapipe that core is taken from the "GPU" (one third of the CPU samples on a 2-core machine). Graft and
+ * the peers share the process, so both wait the same way; bench-only, never in the library.
+ */
+export function throttleDawnPolling(ms: number): void {
+  if (!(ms >= 0)) throw new Error(`--dawn-poll-ms: '${ms}' is not a number of milliseconds`);
+  const g = globalThis as { setImmediate: unknown; clearImmediate: unknown };
+  const clearOrig = clearImmediate;
+  const timers = new WeakSet<object>();
+  g.setImmediate = (fn: (...a: unknown[]) => void, ...args: unknown[]) => {
+    const t = setTimeout(fn, ms, ...args);
+    timers.add(t);
+    return t;
+  };
+  g.clearImmediate = (h: unknown) => {
+    if (typeof h === 'object' && h !== null && timers.has(h)) clearTimeout(h as ReturnType<typeof setTimeout>);
+    else clearOrig(h as ReturnType<typeof setImmediate>);
+  };
+}

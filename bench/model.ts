@@ -7,8 +7,10 @@
 // scale); the tfjs models have Graft's parameter counts (total and trainable per case), and with Graft's weights
 // copied in, the tfjs base gives Graft's features.
 // Counts (src/gpu/counters.ts), for Graft and tfjs-webgpu alike: dispatches, kernel bytes bound and submits per
-// image and per step, and peak GPU memory, from one extra untimed call. Options: --size=224, --infer-batches=1,8,
-// --train-batches=8, --train-cases=frozen,last10,all.
+// image and per step, and peak GPU memory, from one extra untimed call, with the matmul/conv/depthwise kernels that
+// Graft's counted call ran (the variants the heuristic or the tuner chose). A separate row gives the peak GPU memory of
+// one all-trainable step at --peak-batch=32 and --peak-size=96 (both engines fresh, first thing in the process).
+// Options: --size=224, --infer-batches=1,8, --train-batches=8, --train-cases=frozen,last10,all, --peak-batch, --peak-size.
 
 import { existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,6 +54,31 @@ async function countOnce(device: GPUDevice | undefined, into: CountsByKey, key: 
   if (!device || !isInstrumented()) return;
   into[key] = await countWork(device, fn, sync);
 }
+/** Kernels of the families that have variants (matmul, conv, depthwise), by name, and how often each ran. */
+type KernelTally = Map<string, number>;
+const VARIANT_KERNELS = /^(matmul|conv|depthwise)/;
+
+/** Runs `fn` with Graft's `device.run` wrapped to tally the kernels of the variant families by name. */
+async function tallyKernels(device: g.Device, fn: () => Promise<void>): Promise<KernelTally> {
+  const tally: KernelTally = new Map();
+  const run = device.run;
+  // NOTE: an own property shadows the prototype's method for this call only; deleting it restores the original.
+  device.run = function (this: g.Device, ...args: Parameters<g.Device['run']>) {
+    const name = args[0].name;
+    if (VARIANT_KERNELS.test(name)) tally.set(name, (tally.get(name) ?? 0) + 1);
+    return run.apply(this, args);
+  } as g.Device['run'];
+  try {
+    await fn();
+  } finally {
+    delete (device as { run?: unknown }).run;
+  }
+  return tally;
+}
+
+const describeTally = (t: KernelTally) =>
+  `kernels ${[...t].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} x${n}`).join(', ') || 'none'}`;
+
 /** Why a peer has no figure in a row, by row key (printed in the row's note). */
 type Missing = Map<string, string[]>;
 
@@ -142,6 +169,15 @@ interface Plan {
   trainBatches: number[];
   cases: CaseKey[];
   iters: number;
+  /** The all-trainable step whose peak GPU memory gets its own row (batch, input size), or null. */
+  peak: { batch: number; size: number } | null;
+}
+
+/** One engine's figures for the peak-memory row: peak MB of the counted step, and the first and counted step times. */
+interface Peak {
+  mb: number;
+  firstMs: number;
+  ms: number;
 }
 
 /** Row keys shared by Graft and the peers. */
@@ -162,6 +198,8 @@ interface GraftResult {
   /** Host copies of the training base's weights by layer name, and its features on `probe` (peer architecture check). */
   baseWeights: Map<string, { shape: number[]; values: Float32Array }[]>;
   probe: { x: Float32Array; features: Float32Array };
+  /** The peak-memory step's figures and trainable parameter count, when it ran. */
+  peak?: { peak: Peak; trainable: number };
 }
 
 async function graftInference(ctx: BenchContext, plan: Plan, out: GraftResult): Promise<void> {
@@ -194,11 +232,14 @@ async function graftInference(ctx: BenchContext, plan: Plan, out: GraftResult): 
         plan.iters,
       );
       out.figures[inferKey(b)] = t.ms;
-      out.notes[inferKey(b)] = `first ${(t.firstMs / 1000).toFixed(1)} s; ${Math.round((device.dispatchCount - d0) / t.calls)} dispatches`;
-      await countOnce(device.gpu, out.counts, inferKey(b), () => (y = g.noGrad(() => model.apply(x) as g.Tensor)), async () => {
-        await y!.data();
-        y!.dispose();
-      });
+      const tally = await tallyKernels(device, () =>
+        countOnce(device.gpu, out.counts, inferKey(b), () => (y = g.noGrad(() => model.apply(x) as g.Tensor)), async () => {
+          await y!.data();
+          y!.dispose();
+        }),
+      );
+      out.notes[inferKey(b)] = `first ${(t.firstMs / 1000).toFixed(1)} s; ${Math.round((device.dispatchCount - d0) / t.calls)} dispatches; ${describeTally(tally)}`;
+      log(`graft inference batch ${b} ${describeTally(tally)}`);
       log(`graft inference batch ${b}: ${t.ms.toFixed(0)} ms`);
       x.dispose();
     }
@@ -273,12 +314,13 @@ async function graftTraining(ctx: BenchContext, plan: Plan, out: GraftResult): P
           };
           const t = await timeSteps(step, read, plan.iters);
           const key = trainKey(c.key, batch);
-          await countOnce(device.gpu, out.counts, key, step, read);
+          const tally = await tallyKernels(device, () => countOnce(device.gpu, out.counts, key, step, read));
           acc.dispose();
           optimizer.dispose();
           if (!Number.isFinite(loss)) throw new Error(`model bench: graft training step (${c.label}, batch ${batch}) gave loss ${loss}`);
           out.figures[key] = t.ms;
-          out.notes[key] = `first ${(t.firstMs / 1000).toFixed(1)} s; ${Math.round((device.dispatchCount - d0) / t.calls)} dispatches; ${out.trainable[c.key].toLocaleString('en-US')} trainable`;
+          out.notes[key] = `first ${(t.firstMs / 1000).toFixed(1)} s; ${Math.round((device.dispatchCount - d0) / t.calls)} dispatches; ${out.trainable[c.key].toLocaleString('en-US')} trainable; ${describeTally(tally)}`;
+          log(`graft train step (${c.label}, batch ${batch}) ${describeTally(tally)}`);
           log(`graft train step (${c.label}, batch ${batch}): ${t.ms.toFixed(0)} ms, loss ${loss.toFixed(3)}`);
         }
       } finally {
@@ -288,6 +330,53 @@ async function graftTraining(ctx: BenchContext, plan: Plan, out: GraftResult): P
     }
   } finally {
     full.dispose();
+  }
+}
+
+/**
+ * Graft's peak-memory step: a fresh all-trainable fine-tuning model at the peak size, one step (pipelines, optimizer
+ * state, pool filled), then one counted step. Runs first in the process, on an empty pool, as the peer's does.
+ */
+async function graftPeak(ctx: BenchContext, peak: { batch: number; size: number }): Promise<{ peak: Peak; trainable: number } | null> {
+  const { device, log } = ctx;
+  if (!isInstrumented()) return null;
+  device.pool.trim();
+  g.setSeed(3);
+  const base = efficientNetB0({ weights: null, includeTop: false, inputShape: [peak.size, peak.size, 3] });
+  const full = fineTuneModel(base, peak.size);
+  const data = trainData(peak.size, peak.batch);
+  const x = g.tensor(data.x, [peak.batch, peak.size, peak.size, 3]);
+  const y = g.tensor(data.y, [peak.batch, HEAD_CLASSES]);
+  const optimizer = g.optimizers.adam();
+  const acc = new Accumulator(['loss']);
+  try {
+    setCase(base, 'all', new Set());
+    full.compile({ optimizer, loss: 'categoricalCrossentropy' });
+    let loss = NaN;
+    const step = () => trainStep(full, full.compiled!, x, y, acc);
+    const read = async () => {
+      loss = (await acc.read()).loss!;
+    };
+    const t0 = performance.now();
+    step();
+    await read();
+    const firstMs = performance.now() - t0;
+    const t1 = performance.now();
+    const counts: CountsByKey = {};
+    await countOnce(device.gpu, counts, 'peak', step, read);
+    const ms = performance.now() - t1;
+    if (!Number.isFinite(loss)) throw new Error(`model bench: graft peak-memory step gave loss ${loss}`);
+    log(`graft peak-memory step (all trainable, batch ${peak.batch}, ${peak.size}px): ${(counts['peak']!.peakBytes / 1e6).toFixed(0)} MB, ${ms.toFixed(0)} ms`);
+    return { peak: { mb: counts['peak']!.peakBytes / 1e6, firstMs, ms }, trainable: trainableCount(full) };
+  } finally {
+    acc.dispose();
+    optimizer.dispose();
+    x.dispose();
+    y.dispose();
+    full.dispose();
+    // NOTE: buffers released since the last submit wait for it before the pool holds (and trims) them.
+    await device.sync();
+    device.pool.trim();
   }
 }
 
@@ -349,13 +438,89 @@ async function checkArchitecture(tf: Tf, base: LayersModel, graft: GraftResult, 
   return checkClose('tfjs base features with Graft weights vs Graft', feats, graft.probe.features, 1e-3);
 }
 
-/** Checks the tfjs base against Graft's, then (unless quick) times the three training steps. */
-async function tfjsTraining(tf: Tf, tfl: Tfl, backend: TfjsBackend, plan: Plan, graft: GraftResult, log: (m: string) => void, missing: Missing, counts: CountsByKey): Promise<Figures> {
-  const base = tfjsEfficientNetB0(tf, tfl, { inputShape: [plan.size, plan.size, 3], includeTop: false });
-  const inp = tfl.input({ shape: [plan.size, plan.size, 3] });
+/** The tfjs twin of `fineTuneModel`: the base, GAP and Dense(10, softmax). */
+function tfjsFineTune(tf: Tf, tfl: Tfl, size: number): { base: LayersModel; full: LayersModel } {
+  const base = tfjsEfficientNetB0(tf, tfl, { inputShape: [size, size, 3], includeTop: false });
+  const inp = tfl.input({ shape: [size, size, 3] });
   const pooled = tfl.layers.globalAveragePooling2d({ name: 'head_pool' }).apply(base.apply(inp)) as import('@tensorflow/tfjs-layers').SymbolicTensor;
   const head = tfl.layers.dense({ units: HEAD_CLASSES, activation: 'softmax', name: 'head' }).apply(pooled);
-  const full = tfl.model({ inputs: inp, outputs: head as import('@tensorflow/tfjs-layers').SymbolicTensor });
+  return { base, full: tfl.model({ inputs: inp, outputs: head as import('@tensorflow/tfjs-layers').SymbolicTensor }) };
+}
+
+/** One tfjs training step as a closure over `full` (the whole model applied with training: false, see tfjsTraining). */
+function tfjsStep(tf: Tf, tfl: Tfl, full: LayersModel, x: TfTensor, y: TfTensor) {
+  const vars = full.trainableWeights.map((w) => w.read() as TfVariable);
+  const loss = () => tf.mean(tfl.metrics.categoricalCrossentropy(y, full.apply(x, { training: false }) as TfTensor)) as import('@tensorflow/tfjs-core').Scalar;
+  const optimizer = tf.train.adam(0.001, 0.9, 0.999, 1e-7);
+  let cost: TfTensor | null = null;
+  const state = { value: NaN };
+  return {
+    state,
+    optimizer,
+    step: () => void (cost = optimizer.minimize(loss, true, vars)),
+    read: async () => {
+      state.value = (await cost!.data())[0]!;
+      cost!.dispose();
+    },
+  };
+}
+
+/** The free-list part of tfjs-webgpu's BufferManager (not in its public types). */
+interface TfjsBufferManager {
+  freeBuffers: Map<string, GPUBuffer[]>;
+  numFreeBuffers: number;
+  numBytesAllocated: number;
+}
+
+/** Destroys the buffers tfjs-webgpu keeps for reuse, as Graft's `pool.trim()` does, so later rows start clean. */
+function tfjsTrim(tf: Tf): void {
+  const bm = Reflect.get(tf.backend(), 'bufferManager') as TfjsBufferManager | undefined;
+  if (!bm?.freeBuffers) return;
+  // NOTE: the keys stay (releaseBuffer ignores every release while the map is empty).
+  for (const list of bm.freeBuffers.values()) {
+    for (const b of list.splice(0)) {
+      bm.numBytesAllocated -= b.size;
+      bm.numFreeBuffers--;
+      b.destroy();
+    }
+  }
+}
+
+/** The peer's peak-memory step, the twin of graftPeak (first thing this engine runs, so its pool holds nothing else). */
+async function tfjsPeak(tf: Tf, tfl: Tfl, peak: { batch: number; size: number }, trainable: number, log: (m: string) => void): Promise<Peak | null> {
+  const device = tfjsDevice(tf);
+  if (!device || !isInstrumented()) return null;
+  const { base, full } = tfjsFineTune(tf, tfl, peak.size);
+  const data = trainData(peak.size, peak.batch);
+  const x = tf.tensor4d(data.x, [peak.batch, peak.size, peak.size, 3]);
+  const y = tf.tensor2d(data.y, [peak.batch, HEAD_CLASSES]);
+  return withModel(full, async () => {
+    setCase(base, 'all', new Set());
+    const n = tfCount(full.trainableWeights);
+    if (n !== trainable) throw new Error(`tfjs peak-memory step: ${n} trainable parameters, Graft has ${trainable}`);
+    const s = tfjsStep(tf, tfl, full, x, y);
+    try {
+      const t0 = performance.now();
+      s.step();
+      await s.read();
+      const firstMs = performance.now() - t0;
+      const t1 = performance.now();
+      const counts: CountsByKey = {};
+      await countOnce(device, counts, 'peak', s.step, s.read);
+      const ms = performance.now() - t1;
+      if (!Number.isFinite(s.state.value)) throw new Error(`tfjs peak-memory step gave loss ${s.state.value}`);
+      log(`peak-memory step (all trainable, batch ${peak.batch}, ${peak.size}px): ${(counts['peak']!.peakBytes / 1e6).toFixed(0)} MB, ${ms.toFixed(0)} ms`);
+      return { mb: counts['peak']!.peakBytes / 1e6, firstMs, ms };
+    } finally {
+      s.optimizer.dispose();
+      tf.dispose([x, y]);
+    }
+  }).finally(() => tfjsTrim(tf));
+}
+
+/** Checks the tfjs base against Graft's, then (unless quick) times the three training steps. */
+async function tfjsTraining(tf: Tf, tfl: Tfl, backend: TfjsBackend, plan: Plan, graft: GraftResult, log: (m: string) => void, missing: Missing, counts: CountsByKey): Promise<Figures> {
+  const { base, full } = tfjsFineTune(tf, tfl, plan.size);
   return withModel(full, async () => {
     log(await checkArchitecture(tf, base, graft, plan.size));
     if (!plan.train) return {};
@@ -370,23 +535,14 @@ async function tfjsTraining(tf: Tf, tfl: Tfl, backend: TfjsBackend, plan: Plan, 
         setCase(base, c.key, lastTen);
         const n = tfCount(full.trainableWeights);
         if (n !== graft.trainable[c.key]) throw new Error(`tfjs ${c.label}: ${n} trainable parameters, Graft has ${graft.trainable[c.key]}`);
-        const vars = full.trainableWeights.map((w) => w.read() as TfVariable);
         // NOTE: tfjs ignores a nested model's call-time training flag, so the whole model runs with training: false as Keras' base does.
-        const loss = () => tf.mean(tfl.metrics.categoricalCrossentropy(y, full.apply(x, { training: false }) as TfTensor)) as import('@tensorflow/tfjs-core').Scalar;
-        const optimizer = tf.train.adam(0.001, 0.9, 0.999, 1e-7);
-        let cost: TfTensor | null = null;
-        let value = NaN;
-        const step = () => (cost = optimizer.minimize(loss, true, vars));
-        const read = async () => {
-          value = (await cost!.data())[0]!;
-          cost!.dispose();
-        };
+        const { state, optimizer, step, read } = tfjsStep(tf, tfl, full, x, y);
         try {
           const t = await timeSteps(step, read, plan.iters);
-          if (!Number.isFinite(value)) throw new Error(`loss ${value}`);
+          if (!Number.isFinite(state.value)) throw new Error(`loss ${state.value}`);
           await countOnce(tfjsDevice(tf), counts, key, step, read);
           figures[key] = t.ms;
-          log(`train step (${c.label}, batch ${batch}): ${t.ms.toFixed(0)} ms (first ${(t.firstMs / 1000).toFixed(1)} s), loss ${value.toFixed(3)}`);
+          log(`train step (${c.label}, batch ${batch}): ${t.ms.toFixed(0)} ms (first ${(t.firstMs / 1000).toFixed(1)} s), loss ${state.value.toFixed(3)}`);
         } catch (e) {
           const why = e instanceof Error ? e.message : String(e);
           log(`train step (${c.label}, batch ${batch}) absent: ${why}`);
@@ -402,7 +558,7 @@ async function tfjsTraining(tf: Tf, tfl: Tfl, backend: TfjsBackend, plan: Plan, 
   });
 }
 
-async function tfjsPeer(ctx: BenchContext, backend: TfjsBackend, plan: Plan, graft: GraftResult, missing: Missing, counts: CountsByKey): Promise<Figures> {
+async function tfjsPeer(ctx: BenchContext, backend: TfjsBackend, plan: Plan, graft: GraftResult, missing: Missing, counts: CountsByKey, peaks: Record<string, Peak>): Promise<Figures> {
   const log = (m: string) => ctx.log(`tfjs-${backend} ${m}`);
   let restore: (() => void) | null = null;
   try {
@@ -413,6 +569,14 @@ async function tfjsPeer(ctx: BenchContext, backend: TfjsBackend, plan: Plan, gra
     tf.env().set('IS_TEST', false);
     restore = () => tf.env().set('IS_TEST', wasTest);
     const tfl = await loadTfjsLayers();
+    if (plan.peak && graft.peak && backend === 'webgpu') {
+      try {
+        const p = await tfjsPeak(tf, tfl, plan.peak, graft.peak.trainable, log);
+        if (p) peaks[`tfjs-${backend}`] = p;
+      } catch (e) {
+        log(`peak-memory step absent: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
     const figures = await tfjsInference(tf, tfl, plan, graft, log, counts);
     Object.assign(figures, await tfjsTraining(tf, tfl, backend, plan, graft, log, missing, counts));
     return figures;
@@ -459,10 +623,22 @@ function countRows(name: string, per: number, unit: string, key: string, graft: 
   return fields.map(([what, metric, f]) => ({ name: `${name}: ${what}`, metric, graft: f(c), peers: peer(f) }));
 }
 
-function rows(plan: Plan, graft: GraftResult, peers: Record<string, Figures>, missing: Missing, peerCounts: Record<string, CountsByKey>): BenchRow[] {
+function rows(plan: Plan, graft: GraftResult, peers: Record<string, Figures>, missing: Missing, peerCounts: Record<string, CountsByKey>, peaks: Record<string, Peak>): BenchRow[] {
   const peerFig = (key: string, f: (ms: number) => number) =>
     Object.fromEntries(Object.entries(peers).flatMap(([p, fig]) => (fig[key] === undefined ? [] : [[p, f(fig[key]!)]])));
   const out: BenchRow[] = [];
+  if (plan.peak && graft.peak) {
+    const { batch, size } = plan.peak;
+    const secs = (p: Peak) => `${(p.firstMs / 1000).toFixed(1)} s / ${(p.ms / 1000).toFixed(1)} s`;
+    out.push({
+      name: `efficientnet-b0 peak GPU memory, all-trainable train step batch ${batch} (${size}x${size})`,
+      metric: 'MB',
+      graft: graft.peak.peak.mb,
+      peers: Object.fromEntries(Object.entries(peaks).map(([p, v]) => [p, v.mb])),
+      note: [`second step of a fresh engine, counted; ${graft.peak.trainable.toLocaleString('en-US')} trainable`,
+        `first / counted step: graft ${secs(graft.peak.peak)}`, ...Object.entries(peaks).map(([p, v]) => `${p} ${secs(v)}`)].join('; '),
+    });
+  }
   const res = `${plan.size}x${plan.size}`;
   for (const b of plan.inferBatches) {
     const k = inferKey(b);
@@ -494,6 +670,8 @@ function planFor(ctx: BenchContext): Plan & { peers: string[] } {
   // NOTE: --quick alone is the smoke test: batch-1 inference at 64x64, every peer, validation included.
   const size = intList(ctx, 'size', [ctx.quick ? 64 : 224])[0]!;
   const trainBatches = intList(ctx, 'train-batches', ctx.quick ? [] : [8]);
+  // NOTE: 96 px keeps tfjs-webgpu's all-trainable batch-32 step to about a minute on lavapipe (224 px would take ~5).
+  const peakBatch = intList(ctx, 'peak-batch', ctx.quick ? [] : [32])[0];
   const cases = (ctx.options['train-cases'] ?? CASES.map((c) => c.key).join(',')).split(',');
   for (const c of cases) if (!CASES.some((k) => k.key === c)) throw new Error(`--train-cases: unknown case '${c}' (known: ${CASES.map((k) => k.key).join(', ')})`);
   const peers = (ctx.options['peers'] ?? PEERS.join(',')).split(',').filter((p) => p !== '' && p !== 'none');
@@ -506,6 +684,7 @@ function planFor(ctx: BenchContext): Plan & { peers: string[] } {
     cases: cases as CaseKey[],
     iters: 2,
     peers,
+    peak: peakBatch === undefined ? null : { batch: peakBatch, size: intList(ctx, 'peak-size', [96])[0]! },
   };
 }
 
@@ -515,6 +694,8 @@ const suite: Suite = async (ctx) => {
     figures: {}, notes: {}, counts: {}, inferParams: 0, trainable: { frozen: 0, last10: 0, all: 0 }, lastTen: [],
     baseWeights: new Map(), probe: { x: pixels(1, plan.size, 31), features: new Float32Array() },
   };
+  // NOTE: the peak-memory step runs first, on an empty pool (the peer runs its twin first too).
+  if (plan.peak) graft.peak = (await graftPeak(ctx, plan.peak)) ?? undefined;
   await graftInference(ctx, plan, graft);
   // NOTE: the training base also provides the weights and features that check the tfjs architecture (quick mode too, untimed).
   await graftTraining(ctx, plan, graft);
@@ -523,14 +704,15 @@ const suite: Suite = async (ctx) => {
   const peers: Record<string, Figures> = {};
   const peerCounts: Record<string, CountsByKey> = {};
   const missing: Missing = new Map();
+  const peaks: Record<string, Peak> = {};
   for (const backend of ['webgpu', 'wasm'] as const) {
     if (!plan.peers.includes(`tfjs-${backend}`)) continue;
     peerCounts[`tfjs-${backend}`] = {};
-    peers[`tfjs-${backend}`] = await tfjsPeer(ctx, backend, plan, graft, missing, peerCounts[`tfjs-${backend}`]!);
+    peers[`tfjs-${backend}`] = await tfjsPeer(ctx, backend, plan, graft, missing, peerCounts[`tfjs-${backend}`]!, peaks);
   }
   const eps = (['webgpu', 'cpu'] as const).filter((ep) => plan.peers.includes(`ort-${ep}`));
   if (eps.length > 0) Object.assign(peers, await ortPeers(fixturePath(plan.size), [...eps], (p) => ortInference(p, plan, ctx.log), ctx.log));
-  return rows(plan, graft, peers, missing, peerCounts);
+  return rows(plan, graft, peers, missing, peerCounts, peaks);
 };
 
 export default suite;

@@ -8,7 +8,7 @@ import { init } from '../src/index.js';
 import { instrumentWebGpu, type WebGpuClasses } from '../src/gpu/counters.js';
 import { tunerIdle, tunerRecords } from '../src/gpu/tuner.js';
 import { configureTunerFromEnv } from '../src/node/tune-cache.js';
-import { printTable, type BenchRow, type Suite } from './harness.js';
+import { printTable, throttleDawnPolling, type BenchRow, type Suite } from './harness.js';
 
 // NOTE: suites (one file each) load lazily so that one suite's peers (tfjs, onnxruntime) are not imported by another.
 // The conv suite also runs the batchnorm and pooling rows (bench/norm-pool.ts), as the convolution issue asks.
@@ -45,6 +45,7 @@ export async function runBench(args: string[]): Promise<void> {
   const quick = args.includes('--quick');
   const names = args.filter((a, i) => !a.startsWith('--') && (jsonAt < 0 || i !== jsonAt + 1));
   const options = Object.fromEntries(args.filter((a) => /^--[a-z0-9-]+=/.test(a)).map((a) => [a.slice(2, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+  if (options['dawn-poll-ms'] !== undefined) throttleDawnPolling(Number(options['dawn-poll-ms']));
   const chosen = names.length > 0 ? names : ['matmul', 'elementwise'];
   for (const n of chosen) if (!suites[n]) throw new Error(`unknown suite '${n}'; known: ${Object.keys(suites).join(', ')}`);
   // NOTE: before any device exists, so that every buffer Graft and the peers create is counted (src/gpu/counters.ts).
