@@ -176,6 +176,48 @@ describe('conv + BN folding', () => {
     expectAgree({ plain: heads[0]!, fused: heads[1]! }, 'head kernel after one step');
   });
 
+  it('while recording, runs moving-statistics BN + activation as one scaleShift pass with the unfused gradients', async () => {
+    const runs: { grads: Map<string, Float32Array>; kernels: string[] }[] = [];
+    for (const on of [false, true]) {
+      setFusion(on);
+      const { m } = smallNet('end');
+      const x = tensor(randomValues(2 * 6 * 6 * 4, 27), [2, 6, 6, 4]);
+      const params = m.trainableWeights.map((v) => v.value);
+      for (const p of params) p.requiresGrad = true;
+      const kernels: string[] = [];
+      const d = getDevice();
+      const run = d.run;
+      // NOTE: an own property shadows the prototype's method for this forward only.
+      d.run = function (this: typeof d, ...args: Parameters<typeof d.run>) {
+        kernels.push(args[0].name);
+        return run.apply(this, args);
+      } as typeof d.run;
+      // NOTE: inference-mode BNs (Keras: a base applied with training: false) while gradients are recorded.
+      g.tidy(() => {
+        const y = m.call(x, { training: false, frozen: false }) as Tensor;
+        delete (d as { run?: unknown }).run;
+        g.mean(g.square(y)).backward();
+      });
+      delete (d as { run?: unknown }).run;
+      const grads = new Map<string, Float32Array>();
+      for (const v of m.trainableWeights) grads.set(v.name, (await v.value.grad!.data()) as Float32Array);
+      runs.push({ grads, kernels });
+      for (const p of params) p.requiresGrad = false;
+      g.zeroGrad(params);
+      x.dispose();
+      m.dispose();
+    }
+    const [plain, fused] = runs as [(typeof runs)[0], (typeof runs)[0]];
+    // NOTE: c1 → bn1 → relu6 and (pad →) d3 → bn3 → swish fuse; c2 → bn2 feeds a residual add and runs unfused.
+    expect(plain.kernels.filter((k) => k.endsWith(':scale_shift'))).toHaveLength(0);
+    expect(fused.kernels.filter((k) => k.endsWith(':scale_shift'))).toHaveLength(2);
+    expect(fused.kernels.length).toBeLessThan(plain.kernels.length);
+    expect([...fused.grads.keys()]).toEqual([...plain.grads.keys()]);
+    for (const [name, want] of plain.grads) {
+      expectAgree({ plain: want, fused: fused.grads.get(name)! }, `gradient of ${name}`);
+    }
+  });
+
   it('leaves intermediates that are model outputs unfused', async () => {
     const { m } = smallNet('intermediates');
     const x = tensor(randomValues(1 * 6 * 6 * 4, 25), [1, 6, 6, 4]);
