@@ -27,32 +27,7 @@
 override WG: u32 = 64u;
 override OP: u32 = 0u;
 
-struct GapParams {
-  n: u32,
-  hw: u32,
-  c: u32,
-  r: u32,
-  s: u32,
-  total: u32,
-  scale: f32,
-  _pad: u32,
-}
-
-struct PoolParams {
-  n: u32,
-  h: u32,
-  w: u32,
-  c: u32,
-  oh: u32,
-  ow: u32,
-  kh: u32,
-  kw: u32,
-  sh: u32,
-  sw: u32,
-  pt: u32,
-  pl: u32,
-  total: u32,
-}
+//! include pool_params
 
 fn gid(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return (wid.x + wid.y * nwg.x) * WG + lid;

@@ -1,16 +1,7 @@
 // Shared by the global-average-pooling reduction variants (shaders/pool_workgroup_body.wgsl, pool_subgroup_body.wgsl):
-// the uniform block (GapParams of shaders/pool.wgsl) and the workgroup's (image, chunk, first lane).
+// the uniform block (GapParams, shaders/pool_params.wgsl) and the workgroup's (image, chunk, first lane).
 
-struct GapParams {
-  n: u32,
-  hw: u32,
-  c: u32,
-  r: u32,
-  s: u32,
-  total: u32,
-  scale: f32,
-  _pad: u32,
-}
+//! include pool_params
 
 // Workgroup g covers lanes (g % tiles) * width .. + width of chunk s of image n; uniform (workgroup id only).
 struct GapTile {

@@ -14,21 +14,7 @@ override WGY: u32 = 16u;
 override TILE: u32 = 1u;
 override OP: u32 = 0u;
 
-struct PoolParams {
-  n: u32,
-  h: u32,
-  w: u32,
-  c: u32,
-  oh: u32,
-  ow: u32,
-  kh: u32,
-  kw: u32,
-  sh: u32,
-  sw: u32,
-  pt: u32,
-  pl: u32,
-  total: u32,
-}
+//! include pool_params
 
 var<workgroup> tile: array<lane_t, WGX * TILE>;
 
