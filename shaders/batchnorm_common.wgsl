@@ -59,3 +59,18 @@ fn row_block(i: u32, p: ElemParams) -> RowBlock {
   let r0 = (i / p.c) * p.rb;
   return RowBlock(c, r0, min(r0 + p.rb, p.m), r0 < p.m);
 }
+
+// One element's terms of the backward sums (every variant adds them up): MODE 0: (dy, dy * (x - mean)) with p0 the
+// mean; MODE 1: dy times the activation's derivative at x * p0 + p1 (scale, shift), as (g, g * x).
+struct GradTerms {
+  a: lane_t,
+  b: lane_t,
+}
+
+fn grad_terms(v: lane_t, dy: lane_t, p0: lane_t, p1: lane_t) -> GradTerms {
+  if (MODE == 0u) {
+    return GradTerms(dy, dy * (v - p0));
+  }
+  let g = dy * act_grad_l(v * p0 + p1);
+  return GradTerms(g, g * v);
+}

@@ -83,16 +83,9 @@ fn channel_grad_partial(@builtin(local_invocation_index) lid: u32, @builtin(work
   var sb = lane_t(0.0);
   for (var r = r0; r < r1; r++) {
     let j = r * gp.c + c;
-    let v = gx[j];
-    var g = gdy[j];
-    if (MODE == 0u) {
-      sa += g;
-      sb += g * (v - p0);
-    } else {
-      g *= act_grad_l(v * p0 + p1);
-      sa += g;
-      sb += g * v;
-    }
+    let e = grad_terms(gx[j], gdy[j], p0, p1);
+    sa += e.a;
+    sb += e.b;
   }
   gpart[i] = sa;
   gpart[gp.s * gp.c + i] = sb;

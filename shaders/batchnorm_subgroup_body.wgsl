@@ -100,16 +100,9 @@ fn channel_grad_sg(@builtin(local_invocation_index) lid: u32, @builtin(workgroup
   var sb = lane_t(0.0);
   for (var r = t.r0 + lid; r < t.r1; r += WG) {
     let j = r * vq.c + t.c;
-    let v = vx[j];
-    var g = vdy[j];
-    if (MODE == 0u) {
-      sa += g;
-      sb += g * (v - p0);
-    } else {
-      g *= act_grad_l(v * p0 + p1);
-      sa += g;
-      sb += g * v;
-    }
+    let e = grad_terms(vx[j], vdy[j], p0, p1);
+    sa += e.a;
+    sb += e.b;
   }
   sa = subgroupAdd(sa);
   sb = subgroupAdd(sb);

@@ -106,16 +106,9 @@ fn channel_grad_wg(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgr
     let p1 = hp1[c];
     for (var r = t.r0 + lid.y; r < t.r1; r += WGY) {
       let j = r * hq.c + c;
-      let v = hx[j];
-      var g = hdy[j];
-      if (MODE == 0u) {
-        sa += g;
-        sb += g * (v - p0);
-      } else {
-        g *= act_grad_l(v * p0 + p1);
-        sa += g;
-        sb += g * v;
-      }
+      let e = grad_terms(hx[j], hdy[j], p0, p1);
+      sa += e.a;
+      sb += e.b;
     }
   }
   let i = lid.y * WGX + lid.x;
