@@ -19,7 +19,7 @@ import * as g from '../src/index.js';
 import { efficientNetB0 } from '../src/applications/index.js';
 import { makeEfficientNetOnnx } from '../tools/fixtures/efficientnet-fixture.js';
 import { Accumulator, trainStep } from '../src/train/step.js';
-import { countWork, isInstrumented, type MemoryCounts, type WorkCounts } from '../src/gpu/counters.js';
+import { countWork, isInstrumented, watchKernels, type MemoryCounts, type WorkCounts } from '../src/gpu/counters.js';
 import { intList, type BenchContext, type BenchRow, type Suite, type Timing } from './harness.js';
 import { openOrt, ortPeers, type OrtPeer } from './peers/ort.js';
 import { loadTfjs, type Tf, type TfjsBackend } from './peers/tfjs.js';
@@ -58,21 +58,16 @@ async function countOnce(device: GPUDevice | undefined, into: CountsByKey, key: 
 type KernelTally = Map<string, number>;
 const VARIANT_KERNELS = /^(matmul|conv|depthwise)/;
 
-/** Runs `fn` with Graft's `device.run` wrapped to tally the kernels of the variant families by name. */
+/** Runs `fn` and tallies the kernels of the variant families that Graft's device recorded, by name. */
 async function tallyKernels(device: g.Device, fn: () => Promise<void>): Promise<KernelTally> {
-  const tally: KernelTally = new Map();
-  const run = device.run;
-  // NOTE: an own property shadows the prototype's method for this call only; deleting it restores the original.
-  device.run = function (this: g.Device, ...args: Parameters<g.Device['run']>) {
-    const name = args[0].name;
-    if (VARIANT_KERNELS.test(name)) tally.set(name, (tally.get(name) ?? 0) + 1);
-    return run.apply(this, args);
-  } as g.Device['run'];
+  const watch = watchKernels(device);
   try {
     await fn();
   } finally {
-    delete (device as { run?: unknown }).run;
+    watch.stop();
   }
+  const tally: KernelTally = new Map();
+  for (const name of watch.names) if (VARIANT_KERNELS.test(name)) tally.set(name, (tally.get(name) ?? 0) + 1);
   return tally;
 }
 

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as g from '../src/index.js';
 import { applications, getDevice, layers, model, noGrad, oneHot, setFusion, setSeed, tensor, type Model, type Tensor } from '../src/index.js';
+import { watchKernels } from '../src/gpu/counters.js';
 import { markWritten, Variable } from '../src/nn/variable.js';
 import { sgd } from '../src/train/optimizers/index.js';
 import { randomValues } from './helpers/check.js';
@@ -184,21 +185,19 @@ describe('conv + BN folding', () => {
       const x = tensor(randomValues(2 * 6 * 6 * 4, 27), [2, 6, 6, 4]);
       const params = m.trainableWeights.map((v) => v.value);
       for (const p of params) p.requiresGrad = true;
-      const kernels: string[] = [];
-      const d = getDevice();
-      const run = d.run;
-      // NOTE: an own property shadows the prototype's method for this forward only.
-      d.run = function (this: typeof d, ...args: Parameters<typeof d.run>) {
-        kernels.push(args[0].name);
-        return run.apply(this, args);
-      } as typeof d.run;
-      // NOTE: inference-mode BNs (Keras: a base applied with training: false) while gradients are recorded.
+      // NOTE: the kernels of the forward only; inference-mode BNs (Keras: a base applied with training: false) while
+      // gradients are recorded.
+      const watch = watchKernels(getDevice());
       g.tidy(() => {
-        const y = m.call(x, { training: false, frozen: false }) as Tensor;
-        delete (d as { run?: unknown }).run;
+        let y: Tensor;
+        try {
+          y = m.call(x, { training: false, frozen: false }) as Tensor;
+        } finally {
+          watch.stop();
+        }
         g.mean(g.square(y)).backward();
       });
-      delete (d as { run?: unknown }).run;
+      const kernels = watch.names;
       const grads = new Map<string, Float32Array>();
       for (const v of m.trainableWeights) grads.set(v.name, (await v.value.grad!.data()) as Float32Array);
       runs.push({ grads, kernels });

@@ -2,6 +2,8 @@
 // gathered by wrapping the WebGPU methods every engine calls, so that Graft and a peer in the same process (TF.js
 // on the same Dawn) are counted the same way.
 
+import type { Device } from './device.js';
+
 /** The WebGPU classes whose prototypes get counted: browser globals, or the `globals` of Dawn's `webgpu` package. */
 export interface WebGpuClasses {
   GPUDevice: { prototype: GPUDevice };
@@ -154,4 +156,23 @@ export async function countWork(device: GPUDevice, fn: () => void, sync: () => P
     liveBytes: m.liveBytes,
     peakBytes: m.peakBytes,
   };
+}
+
+/** The names of the kernels a Graft device records from `watchKernels` until `stop()`, in order. */
+export interface KernelWatch {
+  readonly names: string[];
+  /** Restores the device's own `run` (idempotent). */
+  stop(): void;
+}
+
+/** Starts listing the kernels `device.run` records (benches tally them, tests check which kernel a path used). */
+export function watchKernels(device: Device): KernelWatch {
+  const names: string[] = [];
+  const run = device.run;
+  // NOTE: an own property shadows the prototype's method while watching; deleting it restores the original.
+  device.run = function (this: Device, ...args: Parameters<Device['run']>) {
+    names.push(args[0].name);
+    return run.apply(this, args);
+  } as Device['run'];
+  return { names, stop: () => void delete (device as { run?: unknown }).run };
 }
