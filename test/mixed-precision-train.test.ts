@@ -5,16 +5,14 @@
 // The final loss and accuracy must come within a stated tolerance of float32's. Skipped, with the reason printed,
 // when the shared photos or weights are absent.
 
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import sharp from 'sharp';
-import { oneHot, tensor, type Tensor } from '../src/index.js';
+import type { Tensor } from '../src/index.js';
 import { input, layers, setSeed } from '../src/nn/index.js';
 import { setGlobalPolicy, type PolicyName } from '../src/nn/mixed-precision.js';
 import { mobileNetV2 } from '../src/applications/index.js';
 import { model } from '../src/train/model.js';
 import { adam, LossScaleOptimizer } from '../src/train/optimizers/index.js';
+import { foodImages } from './helpers/food-images.js';
 import { useDevice } from './helpers/gpu.js';
 import { sharedPath, sharedSkipReason } from './helpers/shared.js';
 
@@ -29,21 +27,6 @@ const EPOCHS = 5;
 const FOOD = sharedPath('data', 'food10', 'train');
 const WEIGHTS = sharedPath('weights', 'mobilenet_v2_1.0_224.onnx');
 const skip = sharedSkipReason('mixed-precision-train.test', FOOD, WEIGHTS);
-
-async function foodImages(): Promise<{ x: Tensor; y: Tensor }> {
-  const classes = readdirSync(FOOD).sort().slice(0, CLASSES);
-  const pixels: number[] = [];
-  const labels: number[] = [];
-  for (const [c, name] of classes.entries()) {
-    const files = readdirSync(join(FOOD, name)).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort().slice(0, PER_CLASS);
-    for (const f of files) {
-      const raw = await sharp(join(FOOD, name, f)).resize(SIZE, SIZE, { fit: 'cover' }).removeAlpha().toColourspace('srgb').raw().toBuffer();
-      pixels.push(...raw);
-      labels.push(c);
-    }
-  }
-  return { x: tensor(pixels, [labels.length, SIZE, SIZE, 3]), y: oneHot(tensor(labels, [labels.length], { dtype: 'int32' }), CLASSES) };
-}
 
 /** Frozen base + GAP + Dense(32, relu) + Dense(3, softmax, float32), trained with fit; the final logs. */
 async function train(policy: PolicyName, x: Tensor, y: Tensor): Promise<{ loss: number[]; accuracy: number; wrapped: boolean; scale: string }> {
@@ -71,7 +54,7 @@ async function train(policy: PolicyName, x: Tensor, y: Tensor): Promise<{ loss: 
 
 describe('mixed_float16 training of the demo workflow in small', () => {
   it.skipIf(skip !== null)('a frozen pretrained base + head on food photos: mixed_float16 ends within tolerance of float32', async () => {
-    const { x, y } = await foodImages();
+    const { x, y } = await foodImages(FOOD, SIZE, CLASSES, PER_CLASS);
     const t0 = performance.now();
     const f = await train('float32', x, y);
     const t1 = performance.now();

@@ -2,15 +2,14 @@
 // generated images with a class-dependent pattern when the photos are absent. Loss falls, accuracy ends well above
 // chance, and memory stays flat across epochs.
 
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import sharp from 'sharp';
 import { memory, oneHot, tensor, type MemoryInfo, type Tensor } from '../src/index.js';
 import { input, layers, setSeed } from '../src/nn/index.js';
 import { model, type Model } from '../src/train/index.js';
 import { adam } from '../src/train/optimizers/index.js';
 import { rng } from '../src/tensor/tensor.js';
+import { foodImages } from './helpers/food-images.js';
 import { useDevice } from './helpers/gpu.js';
 import { sharedPath } from './helpers/shared.js';
 
@@ -21,22 +20,11 @@ const CLASSES = 3;
 const PER_CLASS = 16;
 const FOOD = sharedPath('data', 'food10', 'train');
 
-async function foodImages(): Promise<{ x: Tensor; y: Tensor; source: string }> {
-  const classes = readdirSync(FOOD).sort().slice(0, CLASSES);
-  const pixels: number[] = [];
-  const labels: number[] = [];
-  for (const [c, name] of classes.entries()) {
-    const files = readdirSync(join(FOOD, name)).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort().slice(0, PER_CLASS);
-    for (const f of files) {
-      const raw = await sharp(join(FOOD, name, f)).resize(SIZE, SIZE, { fit: 'cover' }).removeAlpha().toColourspace('srgb').raw().toBuffer();
-      pixels.push(...raw);
-      labels.push(c);
-    }
-  }
-  return { x: tensor(pixels, [labels.length, SIZE, SIZE, 3]), y: oneHot(tensor(labels, [labels.length], { dtype: 'int32' }), CLASSES), source: `food10 (${classes.join(', ')})` };
+async function food(): Promise<{ x: Tensor; y: Tensor; source: string }> {
+  const { x, y, names } = await foodImages(FOOD, SIZE, CLASSES, PER_CLASS);
+  return { x, y, source: `food10 (${names.join(', ')})` };
 }
 
-/** Noisy images whose class sets the orientation of a stripe pattern. */
 function generatedImages(): { x: Tensor; y: Tensor; source: string } {
   const r = rng(5);
   const n = CLASSES * PER_CLASS;
@@ -73,7 +61,7 @@ describe('training a small conv net on a real problem', () => {
   it('loss falls, accuracy rises above chance by 0.3, memory stays flat across epochs', async () => {
     const haveFood = existsSync(FOOD);
     if (!haveFood) console.log(`train-real: ${FOOD} is absent; using generated images instead`);
-    const { x, y, source } = haveFood ? await foodImages() : generatedImages();
+    const { x, y, source } = haveFood ? await food() : generatedImages();
     const m = convNet();
     m.compile({ optimizer: adam({ learningRate: 0.003 }), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     const mem: MemoryInfo[] = [];
