@@ -6,19 +6,23 @@
 //                        (mean, M2) over its rows, shifted by the chunk's first value. Dispatch: grid(ceil(S*C / WG)).
 // bn_stats_finalize:     in: part              out: mean, var, savedMean, savedVar   one invocation: one channel,
 //                        Chan's parallel combination of the S partials (biased variance). Dispatch: grid(ceil(C / WG)).
+// bn_stats_finalize_act: in: part, gamma, beta   out: mean, var, savedMean, savedVar, packed [2C]   the same, and
+//                        packed = [gamma / sqrt(var + eps) | beta] for the backward of BN fused with an activation.
 // The per-element kernels below (bn_apply, bn_backward_dx, channel_scale_dx, scale_shift) share one layout:
 // one invocation = channel c of a block of RB rows, c = i % C, rows (i / C)*RB .. +RB.
 // Dispatch: grid(ceil(ceil(M / RB) * C / WG)).
 // bn_apply:              in: x, mean, var, gamma, beta   out: y
-//                        y = gamma * (x - mean) / sqrt(var + eps) + beta.
+//                        y = act(gamma * (x - mean) / sqrt(var + eps) + beta) (ACT 0: linear).
 // channel_grad_partial:  in: dy, x, p0, p1     out: part [2,S,C]   one invocation: channel c of chunk s; sums of
 //                        MODE 0 (batch norm, p0 = mean): dy and dy*(x - mean);
-//                        MODE 1 (scale-shift, p0 = scale, p1 = shift): dz and dz*x, dz = dy * act'(x*scale + shift).
+//                        MODE 1 (scale-shift, p0 = scale, p1 = shift): dz and dz*x, dz = dy * act'(x*scale + shift);
+//                        MODE 2 (BN + activation, p0 = mean, p1 = packed): dz and dz*(x - mean), dz = dy * act'(z).
 //                        Dispatch: grid(ceil(S*C / WG)).
 // channel_grad_finalize: in: part, var         out: sumA, sumB   one invocation: one channel, sums the S partials;
 //                        SCALE_B multiplies sumB by 1/sqrt(var + eps). Dispatch: grid(ceil(C / WG)).
 // bn_backward_dx:        in: dy, x, mean, var, gamma, dbeta, dgamma   out: dx
-//                        dx = gamma/sqrt(var+eps) * (dy - dbeta/M - xhat*dgamma/M).
+//                        dx = gamma/sqrt(var+eps) * (dy - dbeta/M - xhat*dgamma/M); with ACT, gamma is the packed
+//                        [scale | beta] and dy becomes dz = dy * act'(z) (BN fused with its activation).
 // channel_scale_dx:      in: dy, x, p0, p1, gamma   out: dx
 //                        MODE 0: dx = dy * gamma / sqrt(p1 + eps) (inference batch norm, p1 = moving variance);
 //                        MODE 1: dx = dy * act'(x*p0 + p1) * p0 (scale-shift).
@@ -48,6 +52,28 @@ fn act_grad_l(z: f32) -> f32 {
 //! include batchnorm_lanes
 
 @group(0) @binding(0) var<storage, read> fpart: array<f32>;
+
+// Chan's parallel combination of channel c's S partials: (mean, biased variance).
+fn combined_moments(c: u32, p: ChunkParams) -> vec2<f32> {
+  // NOTE: combining deltas from the first chunk's mean keeps the running mean small: near |mean| = 1000 every
+  // rounding of a running mean would cost an ulp of 1000.
+  let shift = fpart[c];
+  var na = 0.0;
+  var mean = 0.0;
+  var m2 = 0.0;
+  for (var s = 0u; s < p.s; s++) {
+    let nb = f32(min(p.r, p.m - s * p.r));
+    let mb = fpart[s * p.c + c] - shift;
+    let m2b = fpart[p.s * p.c + s * p.c + c];
+    let n = na + nb;
+    let d = mb - mean;
+    mean += d * (nb / n);
+    m2 += m2b + d * d * (na * nb / n);
+    na = n;
+  }
+  return vec2<f32>(shift + mean, max(m2 / na, 0.0));
+}
+
 @group(0) @binding(1) var<storage, read_write> fmean: array<f32>;
 @group(0) @binding(2) var<storage, read_write> fvar: array<f32>;
 @group(0) @binding(3) var<storage, read_write> fmean2: array<f32>;
@@ -59,27 +85,47 @@ fn bn_stats_finalize(@builtin(local_invocation_index) lid: u32, @builtin(workgro
                      @builtin(num_workgroups) nwg: vec3<u32>) {
   let c = gid(lid, wid, nwg);
   if (c >= fp.c) { return; }
-  // NOTE: combining deltas from the first chunk's mean keeps the running mean small: near |mean| = 1000 every
-  // rounding of a running mean would cost an ulp of 1000.
-  let shift = fpart[c];
-  var na = 0.0;
-  var mean = 0.0;
-  var m2 = 0.0;
-  for (var s = 0u; s < fp.s; s++) {
-    let nb = f32(min(fp.r, fp.m - s * fp.r));
-    let mb = fpart[s * fp.c + c] - shift;
-    let m2b = fpart[fp.s * fp.c + s * fp.c + c];
-    let n = na + nb;
-    let d = mb - mean;
-    mean += d * (nb / n);
-    m2 += m2b + d * d * (na * nb / n);
-    na = n;
-  }
-  let v = max(m2 / na, 0.0);
-  fmean[c] = shift + mean;
-  fvar[c] = v;
-  fmean2[c] = shift + mean;
-  fvar2[c] = v;
+  let mv = combined_moments(c, fp);
+  fmean[c] = mv.x;
+  fvar[c] = mv.y;
+  fmean2[c] = mv.x;
+  fvar2[c] = mv.y;
+}
+
+@group(0) @binding(1) var<storage, read> egamma: array<f32>;
+@group(0) @binding(2) var<storage, read> ebeta: array<f32>;
+@group(0) @binding(3) var<storage, read_write> emean: array<f32>;
+@group(0) @binding(4) var<storage, read_write> evar: array<f32>;
+@group(0) @binding(5) var<storage, read_write> emean2: array<f32>;
+@group(0) @binding(6) var<storage, read_write> evar2: array<f32>;
+@group(0) @binding(7) var<storage, read_write> epacked: array<f32>;
+@group(0) @binding(8) var<uniform> ep: FinalizeActParams;
+
+struct FinalizeActParams {
+  m: u32,
+  c: u32,
+  r: u32,
+  s: u32,
+  eps: f32,
+}
+
+@compute @workgroup_size(WG)
+fn bn_stats_finalize_act(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+                         @builtin(num_workgroups) nwg: vec3<u32>) {
+  let c = gid(lid, wid, nwg);
+  if (c >= ep.c) { return; }
+  let mv = combined_moments(c, ChunkParams(ep.m, ep.c, ep.r, ep.s));
+  emean[c] = mv.x;
+  evar[c] = mv.y;
+  emean2[c] = mv.x;
+  evar2[c] = mv.y;
+  // NOTE: bn_apply's own expression for the scale, so the backward's z is the forward's.
+  var scale = 1.0 / sqrt(mv.y + ep.eps);
+  if (HAS_GAMMA) { scale *= egamma[c]; }
+  var beta = 0.0;
+  if (HAS_BETA) { beta = ebeta[c]; }
+  epacked[c] = scale;
+  epacked[ep.c + c] = beta;
 }
 
 @group(0) @binding(0) var<storage, read> hpart: array<f32>;

@@ -61,15 +61,21 @@ fn row_block(i: u32, p: ElemParams) -> RowBlock {
 }
 
 // One element's terms of the backward sums (every variant adds them up): MODE 0: (dy, dy * (x - mean)) with p0 the
-// mean; MODE 1: dy times the activation's derivative at x * p0 + p1 (scale, shift), as (g, g * x).
+// mean; MODE 1: dy times the activation's derivative at x * p0 + p1 (scale, shift), as (g, g * x); MODE 2 (batch
+// norm fused with its activation): g = dy * act'((x - p0) * p1 + p2) with p0 the mean, p1 = gamma / sqrt(var + eps)
+// and p2 = beta (the forward's own z), as (g, g * (x - mean)). p2 is read only in MODE 2.
 struct GradTerms {
   a: lane_t,
   b: lane_t,
 }
 
-fn grad_terms(v: lane_t, dy: lane_t, p0: lane_t, p1: lane_t) -> GradTerms {
+fn grad_terms(v: lane_t, dy: lane_t, p0: lane_t, p1: lane_t, p2: lane_t) -> GradTerms {
   if (MODE == 0u) {
     return GradTerms(dy, dy * (v - p0));
+  }
+  if (MODE == 2u) {
+    let g2 = dy * act_grad_l((v - p0) * p1 + p2);
+    return GradTerms(g2, g2 * (v - p0));
   }
   let g = dy * act_grad_l(v * p0 + p1);
   return GradTerms(g, g * v);

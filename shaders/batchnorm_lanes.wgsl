@@ -57,7 +57,7 @@ fn bn_apply(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
   for (var r = b.r0; r < b.r1; r++) {
     let j = r * ap.c + b.c;
     // NOTE: subtract the mean before scaling: x*scale + shift loses digits when |mean| >> std.
-    ay[j] = (ax[j] - mean) * scale + shift;
+    ay[j] = act_l((ax[j] - mean) * scale + shift);
   }
 }
 
@@ -79,11 +79,14 @@ fn channel_grad_partial(@builtin(local_invocation_index) lid: u32, @builtin(work
   let r1 = min(r0 + gp.r, gp.m);
   let p0 = gp0[c];
   let p1 = gp1[c];
+  // NOTE: MODE 2 packs [scale | beta] into p1: beta is the second half.
+  var p2 = p1;
+  if (MODE == 2u) { p2 = gp1[gp.c + c]; }
   var sa = lane_t(0.0);
   var sb = lane_t(0.0);
   for (var r = r0; r < r1; r++) {
     let j = r * gp.c + c;
-    let e = grad_terms(gx[j], gdy[j], p0, p1);
+    let e = grad_terms(gx[j], gdy[j], p0, p1, p2);
     sa += e.a;
     sb += e.b;
   }
@@ -108,13 +111,24 @@ fn bn_backward_dx(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_
   if (!b.ok) { return; }
   let inv = 1.0 / sqrt(bvar[b.c] + bp.eps);
   var scale = inv;
-  if (HAS_GAMMA) { scale *= bgamma[b.c]; }
   let mean = bmean[b.c];
   let db = bdbeta[b.c] / bp.count;
   let dg = bdgamma[b.c] * inv / bp.count;
+  if (ACT == 0u) {
+    if (HAS_GAMMA) { scale *= bgamma[b.c]; }
+    for (var r = b.r0; r < b.r1; r++) {
+      let j = r * bp.c + b.c;
+      bdx[j] = scale * (bdy[j] - db - (bx[j] - mean) * dg);
+    }
+    return;
+  }
+  // NOTE: fused activation: bgamma holds [scale | beta] (bn_stats_finalize_act), so z is the forward's own.
+  scale = bgamma[b.c];
+  let beta = bgamma[bp.c + b.c];
   for (var r = b.r0; r < b.r1; r++) {
     let j = r * bp.c + b.c;
-    bdx[j] = scale * (bdy[j] - db - (bx[j] - mean) * dg);
+    let xc = bx[j] - mean;
+    bdx[j] = scale * (bdy[j] * act_grad_l(xc * scale + beta) - db - xc * dg);
   }
 }
 

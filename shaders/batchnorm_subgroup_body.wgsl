@@ -96,11 +96,14 @@ fn channel_grad_sg(@builtin(local_invocation_index) lid: u32, @builtin(workgroup
   if (t.s >= vq.s) { return; }
   let p0 = vp0[t.c];
   let p1 = vp1[t.c];
+  // NOTE: MODE 2 packs [scale | beta] into p1: beta is the second half.
+  var p2 = p1;
+  if (MODE == 2u) { p2 = vp1[vq.c + t.c]; }
   var sa = lane_t(0.0);
   var sb = lane_t(0.0);
   for (var r = t.r0 + lid; r < t.r1; r += WG) {
     let j = r * vq.c + t.c;
-    let e = grad_terms(vx[j], vdy[j], p0, p1);
+    let e = grad_terms(vx[j], vdy[j], p0, p1, p2);
     sa += e.a;
     sb += e.b;
   }

@@ -104,9 +104,12 @@ fn channel_grad_wg(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgr
   if (c < hq.c) {
     let p0 = hp0[c];
     let p1 = hp1[c];
+  // NOTE: MODE 2 packs [scale | beta] into p1: beta is the second half.
+  var p2 = p1;
+  if (MODE == 2u) { p2 = hp1[hq.c + c]; }
     for (var r = t.r0 + lid.y; r < t.r1; r += WGY) {
       let j = r * hq.c + c;
-      let e = grad_terms(hx[j], hdy[j], p0, p1);
+      let e = grad_terms(hx[j], hdy[j], p0, p1, p2);
       sa += e.a;
       sb += e.b;
     }

@@ -1,6 +1,6 @@
 // Every batch-norm reduction variant ('register', 'workgroup', 'subgroup'), forced in turn: training statistics and
-// output against the float64 oracle, the backward (and scaleShift's, through the same sums) against central
-// differences; refusals on adapters without the feature or limits; and the tuning job.
+// output against the float64 oracle, the backward (plain, fused with an activation, and scaleShift's, through the
+// same sums) against central differences; refusals on adapters without the feature or limits; and the tuning job.
 
 import { afterEach, describe, expect, it } from 'vitest';
 import * as g from '../src/index.js';
@@ -57,7 +57,7 @@ for (const variant of BATCHNORM_VARIANTS) {
       }
     });
 
-    it('gives gradients that match central differences (batch norm and scaleShift sums)', async () => {
+    it('gives gradients that match central differences (batch norm, batch norm + activation and scaleShift sums)', async () => {
       if (!runnable(variant)) return;
       await withVariant('batchnorm', variant, async () => {
         await gradCheck({
@@ -80,6 +80,17 @@ for (const variant of BATCHNORM_VARIANTS) {
           ref: ([x]) => batchNormTrainRef(x!, null, null, EPS).y,
           mode: 'directional',
         });
+        // Batch norm fused with its activation (MODE 2 sums), scalar (C = 7) and vec4 (C = 12) lanes.
+        for (const [c, act] of [[7, 'relu6'], [12, 'silu']] as const) {
+          await gradCheck({
+            shapes: [[3, 7, 7, c], [c], [c]],
+            ranges: [[-3, 3], [1, 4], [-1, 3]],
+            gpu: ([x, ga, be]) => g.batchNormTrain(x!, ga!, be!, EPS, act).y,
+            ref: ([x, ga, be]) => batchNormTrainRef(x!, ga!, be!, EPS, act).y,
+            mode: 'directional',
+            seed: 60 + c,
+          });
+        }
         await gradCheck({
           shapes: [[2, 14, 14, 24], [24], [24]],
           ranges: [[-4, 4], [-2, 2], [-1, 1]],

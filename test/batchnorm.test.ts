@@ -251,6 +251,56 @@ describe('foldBatchNorm and scaleShift', () => {
   }
 });
 
+describe('batchNormTrain with a fused activation', () => {
+  // NOTE: gamma up to 4 and beta up to 3 push z past relu6's upper kink; C = 5 runs the scalar kernels, 8 the vec4.
+  for (const act of ['relu', 'relu6', 'sigmoid', 'silu'] as const) {
+    for (const c of [5, 8]) {
+      it(`${act}, C = ${c}: forward matches the oracle and the backward central differences`, async () => {
+        const s = [3, 4, 4, c];
+        const x = randomValues(size(s), 120 + c, -3, 3);
+        const gamma = randomValues(c, 121 + c, 1, 4);
+        const beta = randomValues(c, 122 + c, -1, 3);
+        const r = batchNormTrainRef(ref(x, s), ref(gamma, [c]), ref(beta, [c]), EPS, act);
+        const out = g.batchNormTrain(g.tensor(x, s), g.tensor(gamma, [c]), g.tensor(beta, [c]), EPS, act);
+        await expectTensor(out.y, r.y, { atol: 1e-4, rtol: 1e-4 }, 'y');
+        await expectTensor(out.mean, r.mean, { atol: 1e-6, rtol: 1e-5 }, 'mean');
+        await expectTensor(out.variance, r.variance, { atol: 1e-6, rtol: 1e-4 }, 'variance');
+        if (act === 'relu6') expect(Math.max(...((await out.y.data()) as Float32Array)), 'z reaches the upper clamp').toBe(6);
+        await gradCheck({
+          shapes: [[2, 3, 3, c], [c], [c]],
+          ranges: [[-3, 3], [1, 4], [-1, 3]],
+          gpu: ([a, ga, be]) => g.batchNormTrain(a!, ga!, be!, EPS, act).y,
+          ref: ([a, ga, be]) => batchNormTrainRef(a!, ga!, be!, EPS, act).y,
+          seed: 130 + c,
+        });
+        await gradCheck({
+          shapes: [[2, 9, 9, c], [c], [c]],
+          ranges: [[-3, 3], [1, 4], [-1, 3]],
+          gpu: ([a, ga, be]) => g.batchNormTrain(a!, ga!, be!, EPS, act).y,
+          ref: ([a, ga, be]) => batchNormTrainRef(a!, ga!, be!, EPS, act).y,
+          mode: 'directional',
+          seed: 140 + c,
+        });
+      });
+    }
+  }
+
+  it('without gamma and beta, the backward reaches x through the statistics and the activation', async () => {
+    await gradCheck({
+      shapes: [[2, 5, 5, 6]],
+      ranges: [[-2, 2]],
+      gpu: ([a]) => g.batchNormTrain(a!, null, null, EPS, 'silu').y,
+      ref: ([a]) => batchNormTrainRef(a!, null, null, EPS, 'silu').y,
+      mode: 'directional',
+      seed: 150,
+    });
+  });
+
+  it('rejects an unknown activation by name', () => {
+    expect(() => g.batchNormTrain(g.zeros([2, 4]), null, null, EPS, 'gelu' as never)).toThrow("Graft batchNormTrain: unknown activation 'gelu'");
+  });
+});
+
 describe('memory', () => {
   it('holds no tensors across training steps, with or without a backward', () => {
     const s = [2, 4, 4, 8];

@@ -177,45 +177,56 @@ describe('conv + BN folding', () => {
     expectAgree({ plain: heads[0]!, fused: heads[1]! }, 'head kernel after one step');
   });
 
-  it('while recording, runs moving-statistics BN + activation as one scaleShift pass with the unfused gradients', async () => {
-    const runs: { grads: Map<string, Float32Array>; kernels: string[] }[] = [];
-    for (const on of [false, true]) {
-      setFusion(on);
-      const { m } = smallNet('end');
-      const x = tensor(randomValues(2 * 6 * 6 * 4, 27), [2, 6, 6, 4]);
-      const params = m.trainableWeights.map((v) => v.value);
-      for (const p of params) p.requiresGrad = true;
-      // NOTE: the kernels of the forward only; inference-mode BNs (Keras: a base applied with training: false) while
-      // gradients are recorded.
-      const watch = watchKernels(getDevice());
-      g.tidy(() => {
-        let y: Tensor;
-        try {
-          y = m.call(x, { training: false, frozen: false }) as Tensor;
-        } finally {
-          watch.stop();
-        }
-        g.mean(g.square(y)).backward();
-      });
-      const kernels = watch.names;
-      const grads = new Map<string, Float32Array>();
-      for (const v of m.trainableWeights) grads.set(v.name, (await v.value.grad!.data()) as Float32Array);
-      runs.push({ grads, kernels });
-      for (const p of params) p.requiresGrad = false;
-      g.zeroGrad(params);
-      x.dispose();
-      m.dispose();
-    }
-    const [plain, fused] = runs as [(typeof runs)[0], (typeof runs)[0]];
-    // NOTE: c1 → bn1 → relu6 and (pad →) d3 → bn3 → swish fuse; c2 → bn2 feeds a residual add and runs unfused.
-    expect(plain.kernels.filter((k) => k.endsWith(':scale_shift'))).toHaveLength(0);
-    expect(fused.kernels.filter((k) => k.endsWith(':scale_shift'))).toHaveLength(2);
-    expect(fused.kernels.length).toBeLessThan(plain.kernels.length);
-    expect([...fused.grads.keys()]).toEqual([...plain.grads.keys()]);
-    for (const [name, want] of plain.grads) {
-      expectAgree({ plain: want, fused: fused.grads.get(name)! }, `gradient of ${name}`);
-    }
-  });
+  // Moving statistics (Keras: a base applied with training: false): BN + activation as one scaleShift pass.
+  // Batch statistics (training: true): the training kernels with the activation fused (bn_stats_finalize_act).
+  for (const training of [false, true]) {
+    const fusedKernel = training ? 'bn_stats_finalize_act' : 'scale_shift';
+    const entry = (k: string) => k.split(':').pop();
+    it(`while recording with ${training ? 'batch' : 'moving'} statistics, runs BN + activation as one pass with the unfused gradients`, async () => {
+      const runs: { grads: Map<string, Float32Array>; moving: Map<string, Float32Array>; y: Float32Array; kernels: string[] }[] = [];
+      for (const on of [false, true]) {
+        setFusion(on);
+        const { m } = smallNet('end');
+        const x = tensor(randomValues(2 * 6 * 6 * 4, 27), [2, 6, 6, 4]);
+        const params = m.trainableWeights.map((v) => v.value);
+        for (const p of params) p.requiresGrad = true;
+        // NOTE: the kernels of the forward only.
+        const watch = watchKernels(getDevice());
+        const out = g.tidy(() => {
+          let o: Tensor;
+          try {
+            o = m.call(x, { training, frozen: false }) as Tensor;
+          } finally {
+            watch.stop();
+          }
+          g.mean(g.square(o)).backward();
+          return o;
+        });
+        const y = (await out.data()) as Float32Array;
+        out.dispose();
+        const kernels = watch.names;
+        const grads = new Map<string, Float32Array>();
+        for (const v of m.trainableWeights) grads.set(v.name, (await v.value.grad!.data()) as Float32Array);
+        const moving = new Map<string, Float32Array>();
+        for (const v of m.nonTrainableWeights) moving.set(v.name, (await v.value.data()) as Float32Array);
+        runs.push({ grads, moving, y, kernels });
+        for (const p of params) p.requiresGrad = false;
+        g.zeroGrad(params);
+        x.dispose();
+        m.dispose();
+      }
+      const [plain, fused] = runs as [(typeof runs)[0], (typeof runs)[0]];
+      // NOTE: c1 → bn1 → relu6 and (pad →) d3 → bn3 → swish fuse; c2 → bn2 feeds a residual add and runs unfused.
+      expect(plain.kernels.filter((k) => entry(k) === fusedKernel)).toHaveLength(0);
+      expect(fused.kernels.filter((k) => entry(k) === fusedKernel)).toHaveLength(2);
+      expect(fused.kernels.length).toBeLessThan(plain.kernels.length);
+      expectAgree({ plain: plain.y, fused: fused.y }, 'output');
+      expect([...fused.grads.keys()]).toEqual([...plain.grads.keys()]);
+      for (const [name, want] of plain.grads) expectAgree({ plain: want, fused: fused.grads.get(name)! }, `gradient of ${name}`);
+      // NOTE: batch statistics move the moving statistics the same way fused or not; moving ones leave them alone.
+      for (const [name, want] of plain.moving) expectAgree({ plain: want, fused: fused.moving.get(name)! }, `${name} after the step`);
+    });
+  }
 
   it('leaves intermediates that are model outputs unfused', async () => {
     const { m } = smallNet('intermediates');

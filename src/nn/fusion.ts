@@ -2,10 +2,9 @@
 // weights) (+ activation in its epilogue) (+ a residual add, for 1x1 convs), and squeeze-excite (gate in one kernel,
 // excite multiply in the next 1x1 conv's prologue).
 // Patterns are matched once per graph on layer types and connectivity; a group runs only when no gradient is
-// recorded through it and its batch norm is in inference mode, otherwise its nodes run one by one; while recording,
-// a conv → moving-statistics BN (→ activation) tail still runs its BN and activation as one scaleShift pass.
+// recorded through it and its batch norm is in inference mode; otherwise a conv → BN (→ activation) tail runs the conv,
+// then BN and its activation as one pass each way (moving or batch statistics), and other groups run node by node.
 
-import { foldBatchNorm, scaleShift } from '../ops/batchnorm.js';
 import { conv2d } from '../ops/conv2d.js';
 import { depthwiseConv2d } from '../ops/depthwise-conv2d.js';
 import type { ConvActivation } from '../ops/conv-geometry.js';
@@ -192,20 +191,21 @@ function convGroup(t: ConvTail, pad: { node: Node; padding: Pads } | null, res: 
 }
 
 /**
- * While a gradient is recorded: the conv (with the absorbed padding), then its moving-statistics BN and activation as
- * one scaleShift pass whose backward reaches the conv, gamma and beta (Keras fine-tuning with a base applied
- * `training: false`): one pass over the activations fewer each way. Null when that does not apply (the nodes run).
+ * While a gradient is recorded, or while BN uses batch statistics: the conv (with the absorbed padding), then BN and
+ * its activation as one pass each way (BatchNormalization.normalize): with moving statistics a scaleShift whose
+ * backward reaches the conv, gamma and beta (Keras fine-tuning with a base applied `training: false`); with batch
+ * statistics the training kernels with the activation fused, so the pre-activation is never stored. Null when that
+ * does not apply (the nodes run one by one).
  */
 function recordedTail(t: ConvTail, conv: Conv2D | DepthwiseConv2D, pad: { padding: Pads } | null, res: Residual | null, x: Tensor, ctxOf: (n: Node) => CallContext): Tensor | null {
   const bn = t.bn;
   // NOTE: a mixed-precision layer keeps its own call (its precision scope); a residual needs the Add node's dropout.
-  if (!bn || res || !bnInference(bn, ctxOf(t.nodes[1]!)) || conv.computeDtype !== 'float32' || bn.computeDtype !== 'float32') return null;
+  if (!bn || res || conv.computeDtype !== 'float32' || bn.computeDtype !== 'float32') return null;
   const op = conv instanceof DepthwiseConv2D ? depthwiseConv2d : conv2d;
   const y = op(x, conv.kernel!.value, {
     strides: conv.strides, padding: pad ? pad.padding : conv.padding, dilations: conv.dilationRate, ...(conv.bias ? { bias: conv.bias.value } : {}),
   });
-  const { scale, shift } = foldBatchNorm(bn.movingMean!.value, bn.movingVariance!.value, bn.gamma?.value ?? null, bn.beta?.value ?? null, bn.epsilon);
-  return scaleShift(y, scale, shift, t.activation);
+  return bn.normalize(y, ctxOf(t.nodes[1]!), t.activation);
 }
 
 /**

@@ -74,14 +74,26 @@ const statsFinalize = defineKernel<ChunkPlan>({
   constants: () => ({ WG }), uniforms: chunkUniforms, workgroups: channelGroups,
 });
 
-const applyKernel = elemKernels('bn_apply', 5, (p) => ({ WG, HAS_GAMMA: p.hasGamma ? 1 : 0, HAS_BETA: p.hasBeta ? 1 : 0 }));
+interface FinalizeActParams extends ChunkPlan {
+  eps: number;
+  hasGamma: boolean;
+  hasBeta: boolean;
+}
+
+const statsFinalizeAct = defineKernel<FinalizeActParams>({
+  name: 'bn_stats_finalize_act', shader: 'batchnorm', entryPoint: 'bn_stats_finalize_act', inputs: 3, outputs: 5,
+  constants: (p) => ({ WG, HAS_GAMMA: p.hasGamma ? 1 : 0, HAS_BETA: p.hasBeta ? 1 : 0 }),
+  uniforms: (p) => new Uniforms().u32(p.m, p.c, p.r, p.s).f32(p.eps), workgroups: channelGroups,
+});
+
+const applyKernel = elemKernels('bn_apply', 5, (p) => ({ WG, ACT: p.act ?? 0, HAS_GAMMA: p.hasGamma ? 1 : 0, HAS_BETA: p.hasBeta ? 1 : 0 }));
 
 const gradFinalize = defineKernel<ChannelParams>({
   name: 'channel_grad_finalize', shader: 'batchnorm', entryPoint: 'channel_grad_finalize', inputs: 2, outputs: 2,
   constants: (p) => ({ WG, SCALE_B: p.scaleB ? 1 : 0 }), uniforms: channelUniforms, workgroups: channelGroups,
 });
 
-const bnBackwardDx = elemKernels('bn_backward_dx', 7, (p) => ({ WG, HAS_GAMMA: p.hasGamma ? 1 : 0 }));
+const bnBackwardDx = elemKernels('bn_backward_dx', 7, (p) => ({ WG, ACT: p.act ?? 0, HAS_GAMMA: p.hasGamma ? 1 : 0 }));
 
 const channelScaleDx = elemKernels('channel_scale_dx', 5, (p) => ({ WG, MODE: p.mode ?? 0, ACT: p.act ?? 0, HAS_GAMMA: p.hasGamma ? 1 : 0 }));
 
@@ -151,16 +163,27 @@ export interface BatchNormTrainResult {
   variance: Tensor;
 }
 
+/** The activation code of `activation` (default linear); throws naming the op for an unknown one. */
+function activationCode(op: string, activation: ChannelActivation | undefined): number {
+  const act = ACT[activation ?? 'linear'];
+  if (act === undefined) throw new Error(`Graft ${op}: unknown activation '${String(activation)}'`);
+  return act;
+}
+
 /**
- * Training-mode batch normalization: y = gamma * (x - mean) / sqrt(var + epsilon) + beta with the batch mean and
- * biased batch variance over every axis but the last. The backward goes through the batch statistics.
- * The returned mean/variance may be disposed at once: the backward keeps its own copies.
+ * Training-mode batch normalization: y = act(gamma * (x - mean) / sqrt(var + epsilon) + beta) with the batch mean
+ * and biased batch variance over every axis but the last, and `activation` (default 'linear') applied in the same
+ * pass. The backward goes through the batch statistics and the activation (recomputed from x, so the
+ * pre-activation is never stored). The returned mean/variance may be disposed at once: the backward keeps its own.
  */
-export function batchNormTrain(x: Tensor, gamma: Tensor | null, beta: Tensor | null, epsilon = 1e-3): BatchNormTrainResult {
+export function batchNormTrain(
+  x: Tensor, gamma: Tensor | null, beta: Tensor | null, epsilon = 1e-3, activation?: ChannelActivation,
+): BatchNormTrainResult {
   const op = 'batchNormTrain';
   const c = channelsOf(op, x);
   checkChannelParam(op, x, c, gamma, 'gamma');
   checkChannelParam(op, x, c, beta, 'beta');
+  const act = activationCode(op, activation);
   const m = checkRows(op, x, c);
   const d = x.device;
   const { part, plan } = statsPartials(x, m, c);
@@ -169,28 +192,36 @@ export function batchNormTrain(x: Tensor, gamma: Tensor | null, beta: Tensor | n
   // NOTE: the finalize pass writes the statistics twice so that the backward owns a copy the caller cannot dispose.
   const savedMean = new Tensor(d, [c], 'float32');
   const savedVar = new Tensor(d, [c], 'float32');
-  d.run(statsFinalize, [part.buffer], [mean.buffer, variance.buffer, savedMean.buffer, savedVar.buffer], plan);
+  // NOTE: with an activation the backward also needs [scale | beta] to recompute z; the finalize writes it too.
+  const packed = act === 0 ? null : new Tensor(d, [2 * c], 'float32');
+  const stats = [mean.buffer, variance.buffer, savedMean.buffer, savedVar.buffer];
+  if (packed) {
+    d.run(statsFinalizeAct, [part.buffer, (gamma ?? part).buffer, (beta ?? part).buffer], [...stats, packed.buffer], {
+      ...plan, eps: epsilon, hasGamma: gamma !== null, hasBeta: beta !== null,
+    });
+  } else {
+    d.run(statsFinalize, [part.buffer], stats, plan);
+  }
   part.dispose();
   const y = new Tensor(d, x.shape, 'float32');
-  const ep: ElemParams = { m, c, eps: epsilon, count: m, hasGamma: gamma !== null, hasBeta: beta !== null };
+  const ep: ElemParams = { m, c, eps: epsilon, count: m, act, hasGamma: gamma !== null, hasBeta: beta !== null };
   // NOTE: absent gamma/beta bind x's buffer as a placeholder; HAS_GAMMA/HAS_BETA keep the kernel from reading it.
   runElem(d, applyKernel, [x.buffer, savedMean.buffer, savedVar.buffer, (gamma ?? x).buffer, (beta ?? x).buffer], y.buffer, ep);
+  const saved = [savedMean, savedVar, ...(packed ? [packed] : [])];
   const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
   const recorded = recordOp(y, inputs, op, (g, needs) => {
-    const [dbeta, dgamma] = channelGradSums(g, x, savedMean, savedVar, 0, 0, savedVar, epsilon);
+    const [dbeta, dgamma] = packed
+      ? channelGradSums(g, x, savedMean, packed, 2, act, savedVar, epsilon)
+      : channelGradSums(g, x, savedMean, savedVar, 0, 0, savedVar, epsilon);
     let dx: Tensor | null = null;
     if (needs[0]) {
       dx = new Tensor(d, x.shape, 'float32');
-      runElem(d, bnBackwardDx, [g.buffer, x.buffer, savedMean.buffer, savedVar.buffer, (gamma ?? x).buffer, dbeta.buffer, dgamma.buffer], dx.buffer, ep);
+      runElem(d, bnBackwardDx, [g.buffer, x.buffer, savedMean.buffer, savedVar.buffer, (packed ?? gamma ?? x).buffer, dbeta.buffer, dgamma.buffer], dx.buffer, ep);
     }
-    savedMean.dispose();
-    savedVar.dispose();
+    for (const t of saved) t.dispose();
     return paramGrads(dx, gamma, beta, needs, dgamma, dbeta);
   });
-  if (!recorded.node) {
-    savedMean.dispose();
-    savedVar.dispose();
-  }
+  if (!recorded.node) for (const t of saved) t.dispose();
   return { y: recorded, mean, variance };
 }
 
@@ -296,8 +327,7 @@ export function scaleShift(x: Tensor, scale: Tensor, shift: Tensor, activation?:
   const c = channelsOf(op, x);
   checkChannelParam(op, x, c, scale, 'scale');
   checkChannelParam(op, x, c, shift, 'shift');
-  const act = ACT[activation ?? 'linear'];
-  if (act === undefined) throw new Error(`Graft ${op}: unknown activation '${String(activation)}'`);
+  const act = activationCode(op, activation);
   const d = x.device;
   const y = new Tensor(d, x.shape, 'float32');
   const ep: ElemParams = { m: c === 0 ? 0 : x.size / c, c, eps: 0, count: 0, act, mode: 1 };

@@ -30,10 +30,13 @@ export function normalizeRef(x: RefTensor, mean: RefTensor, variance: RefTensor,
   return y;
 }
 
-/** Training-mode batch normalization with batch statistics. */
-export function batchNormTrainRef(x: RefTensor, gamma: RefTensor | null, beta: RefTensor | null, eps: number) {
+/** Training-mode batch normalization with batch statistics, then `activation` (default linear) per element. */
+export function batchNormTrainRef(x: RefTensor, gamma: RefTensor | null, beta: RefTensor | null, eps: number, activation?: string) {
   const { mean, variance } = channelMomentsRef(x);
-  return { y: normalizeRef(x, mean, variance, gamma, beta, eps), mean, variance };
+  const z = normalizeRef(x, mean, variance, gamma, beta, eps);
+  const f = activation ? channelActivationRef[activation] : (v: number) => v;
+  if (!f) throw new Error(`reference: no activation ${activation}`);
+  return { y: { shape: z.shape, data: z.data.map(f) }, mean, variance };
 }
 
 /** Inference-mode batch normalization with given (moving) statistics. */

@@ -1,7 +1,8 @@
 // BatchNormalization (Keras semantics: batch statistics and moving-statistics updates only when training and
 // trainable) and Normalization (fixed or adapted per-channel mean and variance).
 
-import { batchNormInference, batchNormTrain, div, maximum, fullLike, mean as meanOp, sqrt, square, sub, updateMovingStats } from '../../ops/index.js';
+import { batchNormInference, batchNormTrain, div, foldBatchNorm, maximum, fullLike, mean as meanOp, scaleShift, sqrt, square, sub, updateMovingStats } from '../../ops/index.js';
+import type { ChannelActivation } from '../../ops/batchnorm.js';
 import { noGrad, tidy } from '../../tensor/engine.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Layer, one, oneShape, shapeError, type CallContext, type LayerArgs, type LayerConfig } from '../layer.js';
@@ -57,18 +58,30 @@ export class BatchNormalization extends Layer {
   }
 
   call(inputs: Tensor | Tensor[], ctx: CallContext): Tensor {
-    const x = one(this, inputs);
+    return this.normalize(one(this, inputs), ctx);
+  }
+
+  /**
+   * The layer's output followed by `activation` (default 'linear'), in one pass each way: training mode fuses the
+   * activation into the batch-statistics kernels, inference mode into the folded per-channel affine (scaleShift).
+   * Fusion (src/nn/fusion.ts) calls it for a BN → Activation pair; it updates the moving statistics as call does.
+   */
+  normalize(x: Tensor, ctx: CallContext, activation: ChannelActivation = 'linear'): Tensor {
     const c = this.movingMean!.shape[0];
     if (x.shape[x.rank - 1] !== c) throw shapeError(this, `expects ${c} channels`, x.shape);
     const gamma = this.gamma?.value ?? null;
     const beta = this.beta?.value ?? null;
+    const movingMean = this.movingMean!.value;
+    const movingVar = this.movingVariance!.value;
     // NOTE: Keras: a frozen BN (its own flag or a container's) runs in inference mode even while training.
     if (!(ctx.training && this.trainable && !ctx.frozen)) {
-      return batchNormInference(x, this.movingMean!.value, this.movingVariance!.value, gamma, beta, this.epsilon);
+      if (activation === 'linear') return batchNormInference(x, movingMean, movingVar, gamma, beta, this.epsilon);
+      const { scale, shift } = foldBatchNorm(movingMean, movingVar, gamma, beta, this.epsilon);
+      return scaleShift(x, scale, shift, activation);
     }
-    const { y, mean, variance } = batchNormTrain(x, gamma, beta, this.epsilon);
-    updateMovingStats(this.movingMean!.value, mean, this.momentum);
-    updateMovingStats(this.movingVariance!.value, variance, this.momentum);
+    const { y, mean, variance } = batchNormTrain(x, gamma, beta, this.epsilon, activation);
+    updateMovingStats(movingMean, mean, this.momentum);
+    updateMovingStats(movingVar, variance, this.momentum);
     this.movingMean!.markChanged();
     this.movingVariance!.markChanged();
     mean.dispose();
