@@ -228,6 +228,30 @@ describe('conv + BN folding', () => {
     });
   }
 
+  // NOTE: the Rescaling output feeds only the fused conv; freed after the forward, the conv's backward would fail.
+  for (const bnTrainable of [true, false]) {
+    it(`keeps a fused group's input that needs no gradient for its backward (stem after Rescaling, BN ${bnTrainable ? 'batch' : 'moving'} statistics)`, async () => {
+      setSeed(21);
+      const x = g.input({ shape: [6, 6, 3] });
+      const r = layers.rescaling({ scale: 1 / 255 }).apply(x);
+      const c = layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', useBias: false }).apply(r);
+      const bn = layers.batchNormalization();
+      const a = layers.activation({ activation: 'swish' }).apply(bn.apply(c));
+      const o = layers.dense({ units: 2 }).apply(layers.globalAveragePooling2d().apply(a));
+      const m = model({ inputs: x, outputs: o });
+      bn.trainable = bnTrainable;
+      m.compile({ optimizer: sgd({ learningRate: 0.1 }), loss: 'categoricalCrossentropy' });
+      const xs = input([2, 6, 6, 3], 30);
+      const ys = oneHot(tensor([0, 1], [2], { dtype: 'int32' }), 2);
+      const before = (await m.layers[2]!.weights[0]!.value.data()).slice();
+      const h = await m.fit(xs, ys, { epochs: 1, batchSize: 2, verbose: 0 });
+      expect(Number.isFinite(h.history.loss![0])).toBe(true);
+      expect(await m.layers[2]!.weights[0]!.value.data(), 'the conv trained').not.toEqual(before);
+      for (const t of [xs, ys]) t.dispose();
+      m.dispose();
+    });
+  }
+
   it('leaves intermediates that are model outputs unfused', async () => {
     const { m } = smallNet('intermediates');
     const x = tensor(randomValues(1 * 6 * 6 * 4, 25), [1, 6, 6, 4]);

@@ -236,7 +236,8 @@ export class Functional extends Layer {
       }
       produce(node, [out]);
       const inside = new Set(group.nodes.flatMap((m) => m.outputs));
-      for (const m of group.nodes) consume(m.inputs.filter((s) => !inside.has(s)).map((s) => values.get(s)!), false);
+      // NOTE: a group that recorded (conv → BN → activation under a gradient) may read its inputs in backward.
+      for (const m of group.nodes) consume(m.inputs.filter((s) => !inside.has(s)).map((s) => values.get(s)!), recording && out.requiresGrad);
     }
     const result = this.outputs.map((s) => values.get(s)!);
     return this.multiOut ? result : result[0]!;
