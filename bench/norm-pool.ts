@@ -178,6 +178,25 @@ const suite: Suite = async (ctx) => {
       }),
     }));
   }
+  // NOTE: BN + activation in training (batch statistics): fused (the activation in bn_apply, recomputed in the
+  // backward) against batchNormTrain then silu; the same minimum bytes (8n), so the GB/s ratio is the speedup.
+  const bnSilu = (act: 'silu' | undefined) => () => {
+    const y = g.batchNormTrain(x, gamma, beta, EPS, act).y;
+    (act ? y : g.silu(y)).backward(dy);
+    g.zeroGrad([x, gamma, beta]);
+  };
+  rows.push(await measure(ctx, peer, {
+    name: `batchnorm train + silu forward+backward ${shape}, fused`,
+    bytes: 8 * n * 4,
+    graft: bnSilu('silu'),
+    peer: tf && tfTrain && (() => {
+      tf.grads((a, ga, be) => {
+        const z = tfTrain(a!, ga!, be!);
+        return tf.mul(z, tf.sigmoid(z));
+      })([tx!, tgamma!, tbeta!], tdy);
+    }),
+  }));
+  rows.push(await measure(ctx, null, { name: `batchnorm train + silu forward+backward ${shape}, unfused`, bytes: 8 * n * 4, graft: bnSilu(undefined) }));
   const mm = g.randomUniform([c], -0.5, 0.5, { seed: 5 });
   const mv = g.randomUniform([c], 0.5, 2, { seed: 6 });
   const folded = g.noGrad(() => g.foldBatchNorm(mm, mv, gamma, beta, EPS));

@@ -77,7 +77,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   runBench(process.argv.slice(2)).then(
     () => process.exit(0),
     (e: unknown) => {
-      console.error(e instanceof Error ? e.message : e);
+      console.error(e instanceof Error ? (process.env.GRAFT_BENCH_STACK ? e.stack : e.message) : e);
       process.exit(1);
     },
   );
