@@ -21,44 +21,56 @@ function fail(family: string, variant: string, what: string, by: number): never 
   throw new Error(`${family} variant '${variant}' is wrong on ${what}: exceeds its bound by ${by}`);
 }
 
-/** Training statistics, output, and the backward sums dbeta = sum dy, dgamma = sum dy * xhat, per channel. */
+const siluRef = (z: number) => z / (1 + Math.exp(-z));
+const siluGradRef = (z: number) => {
+  const sg = 1 / (1 + Math.exp(-z));
+  return sg * (1 + z * (1 - sg));
+};
+
+/**
+ * Training statistics, output, and the backward sums dbeta = sum dz, dgamma = sum dz * xhat per channel, plain
+ * (dz = dy) and with silu fused (dz = dy * silu'(z), the reductions' MODE 2).
+ */
 export async function probeBatchnorm(variant: string, quick: boolean): Promise<string> {
   const shapes = quick ? [[2, 33, 17, 6], [4, 32, 32, 8]] : [[2, 33, 17, 6], [4, 32, 32, 8], [8, 56, 56, 24], [2, 9, 9, 70]];
   let seed = 100;
   for (const s of shapes) {
-    const c = s[3]!;
-    const x = g.randomUniform(s, 1, 5, { seed: seed++ }).requireGrad();
-    const gamma = g.randomUniform([c], 0.5, 1.5, { seed: seed++ }).requireGrad();
-    const beta = g.randomUniform([c], -1, 1, { seed: seed++ }).requireGrad();
-    const dy = g.randomUniform(s, -1, 1, { seed: seed++ });
-    const [xs, gs, bs, dys] = await Promise.all([x, gamma, beta, dy].map(async (t) => Float64Array.from(await t.data())));
-    const mom = channelMomentsRef(ref(xs!, s));
-    const out = g.batchNormTrain(x, gamma, beta, 1e-3);
-    const y = normalizeRef(ref(xs!, s), mom.mean, mom.variance, ref(gs!, [c]), ref(bs!, [c]), 1e-3);
-    const what = `[${s}]`;
-    let e = excess(await out.mean.data(), mom.mean.data, 1e-6, 1e-5);
-    if (e > 0) fail('batchnorm', variant, `${what} mean`, e);
-    e = excess(await out.variance.data(), mom.variance.data, 1e-6, 1e-4);
-    if (e > 0) fail('batchnorm', variant, `${what} variance`, e);
-    e = excess(await out.y.data(), y.data, 1e-4, 1e-4);
-    if (e > 0) fail('batchnorm', variant, `${what} y`, e);
-    out.y.backward(dy);
-    const dbeta = new Float64Array(c);
-    const dgamma = new Float64Array(c);
-    for (let i = 0; i < xs!.length; i++) {
-      const k = i % c;
-      dbeta[k] = dbeta[k]! + dys![i]!;
-      dgamma[k] = dgamma[k]! + (dys![i]! * (xs![i]! - mom.mean.data[k]!)) / Math.sqrt(mom.variance.data[k]! + 1e-3);
+    for (const act of [undefined, 'silu'] as const) {
+      const c = s[3]!;
+      const x = g.randomUniform(s, 1, 5, { seed: seed++ }).requireGrad();
+      const gamma = g.randomUniform([c], 0.5, 1.5, { seed: seed++ }).requireGrad();
+      const beta = g.randomUniform([c], -1, 1, { seed: seed++ }).requireGrad();
+      const dy = g.randomUniform(s, -1, 1, { seed: seed++ });
+      const [xs, gs, bs, dys] = await Promise.all([x, gamma, beta, dy].map(async (t) => Float64Array.from(await t.data())));
+      const mom = channelMomentsRef(ref(xs!, s));
+      const out = g.batchNormTrain(x, gamma, beta, 1e-3, act);
+      const z = normalizeRef(ref(xs!, s), mom.mean, mom.variance, ref(gs!, [c]), ref(bs!, [c]), 1e-3).data;
+      const what = `[${s}]${act ? ` + ${act}` : ''}`;
+      let e = excess(await out.mean.data(), mom.mean.data, 1e-6, 1e-5);
+      if (e > 0) fail('batchnorm', variant, `${what} mean`, e);
+      e = excess(await out.variance.data(), mom.variance.data, 1e-6, 1e-4);
+      if (e > 0) fail('batchnorm', variant, `${what} variance`, e);
+      e = excess(await out.y.data(), act ? z.map(siluRef) : z, 1e-4, 1e-4);
+      if (e > 0) fail('batchnorm', variant, `${what} y`, e);
+      out.y.backward(dy);
+      const dbeta = new Float64Array(c);
+      const dgamma = new Float64Array(c);
+      for (let i = 0; i < xs!.length; i++) {
+        const k = i % c;
+        const dz = dys![i]! * (act ? siluGradRef(z[i]!) : 1);
+        dbeta[k] = dbeta[k]! + dz;
+        dgamma[k] = dgamma[k]! + (dz * (xs![i]! - mom.mean.data[k]!)) / Math.sqrt(mom.variance.data[k]! + 1e-3);
+      }
+      // NOTE: a float32 sum of M = N*H*W terms of size ~1 is good to ~1e-7 * M.
+      const tol = 1e-6 * (sizeOf(s) / c);
+      e = excess(await beta.grad!.data(), dbeta, tol, 1e-4);
+      if (e > 0) fail('batchnorm', variant, `${what} dbeta`, e);
+      e = excess(await gamma.grad!.data(), dgamma, tol, 1e-4);
+      if (e > 0) fail('batchnorm', variant, `${what} dgamma`, e);
+      for (const t of [x, gamma, beta, dy, out.y, out.mean, out.variance, x.grad, gamma.grad, beta.grad]) t?.dispose();
     }
-    // NOTE: a float32 sum of M = N*H*W terms of size ~1 is good to ~1e-7 * M.
-    const tol = 1e-6 * (sizeOf(s) / c);
-    e = excess(await beta.grad!.data(), dbeta, tol, 1e-4);
-    if (e > 0) fail('batchnorm', variant, `${what} dbeta`, e);
-    e = excess(await gamma.grad!.data(), dgamma, tol, 1e-4);
-    if (e > 0) fail('batchnorm', variant, `${what} dgamma`, e);
-    for (const t of [x, gamma, beta, dy, out.y, out.mean, out.variance, x.grad, gamma.grad, beta.grad]) t?.dispose();
   }
-  return `${shapes.length} shapes within bound`;
+  return `${shapes.length} shapes, plain and with silu fused, within bound`;
 }
 
 /** Global average pooling forward on one-pass and chunked maps, scalar and vec4 lanes; max/avg pooling 3x3/2. */
