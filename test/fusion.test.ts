@@ -261,6 +261,29 @@ describe('conv + BN folding', () => {
   });
 });
 
+describe('Rescaling → Normalization', () => {
+  it('runs as one scaleShift pass that follows adapt(), agreeing with the unfused layers', async () => {
+    const x = g.input({ shape: [5, 5, 3] });
+    const r = layers.rescaling({ scale: 1 / 255, offset: -0.25 }).apply(x);
+    const norm = layers.normalization({ mean: [0.1, 0.2, 0.3], variance: [0.04, 0.09, 0.0] });
+    const o = layers.conv2d({ filters: 2, kernelSize: 1 }).apply(norm.apply(r));
+    const m = model({ inputs: x, outputs: o });
+    const xs = input([2, 5, 5, 3], 40);
+    await agreeSmall(m, xs, 'rescaling + normalization (a zero variance channel)');
+    const watch = watchKernels(getDevice());
+    noGrad(() => (m.apply(xs) as Tensor).dispose());
+    watch.stop();
+    // NOTE: the fused pair is one scale_shift; the 1x1 conv is one matmul.
+    expect(watch.names.map((k) => k.split(':').pop())).toEqual(['scale_shift', expect.stringMatching(/matmul/)]);
+    // adapt() rewrites the statistics: the cached affine must follow.
+    const data = input([4, 5, 5, 3], 41);
+    norm.adapt(g.mul(data, g.scalar(1 / 255)));
+    await agreeSmall(m, xs, 'after adapt');
+    for (const t of [xs, data]) t.dispose();
+    m.dispose();
+  });
+});
+
 describe('Variable.version', () => {
   it('changes on write, assign, rebind and an in-place write marked through its tensor', () => {
     const v = new Variable('w', g.zeros([4]), true);

@@ -298,6 +298,18 @@ describe('preprocessing layers', () => {
     }
   });
 
+  it('normalization is (x - mean) / max(sqrt(variance), 1e-7) per channel, following writes to its statistics', async () => {
+    const n = layers.normalization({ mean: [1, -2, 0.5], variance: [4, 0.25, 0] });
+    const x = rand([2, 3, 3, 3], 5, -4, 4);
+    const xs = await read(x);
+    const want = (mean: number[], variance: number[]) => xs.map((v, i) => (v - mean[i % 3]!) / Math.max(Math.sqrt(variance[i % 3]!), 1e-7));
+    expectClose(await read(n.apply(x)), want([1, -2, 0.5], [4, 0.25, 0]), { atol: 1e-4, rtol: 1e-5 }, 'normalization');
+    // NOTE: the layer caches its folded affine; a write to the statistics must reach the next call.
+    n.mean!.write(Float32Array.of(0, 0, 0));
+    n.variance!.write(Float32Array.of(1, 9, 16));
+    expectClose(await read(n.apply(x)), want([0, 0, 0], [1, 9, 16]), { atol: 1e-5, rtol: 1e-5 }, 'after write');
+  });
+
   it('unknown activations are named', () => {
     expect(() => layers.dense({ units: 1, activation: 'gelu' as 'relu' })).toThrow(/unknown activation 'gelu'/);
   });

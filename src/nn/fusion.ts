@@ -1,10 +1,11 @@
 // Inference fusion in a functional model's execution plan: (zero padding →) conv (+ batch norm folded into its
-// weights) (+ activation in its epilogue) (+ a residual add, for 1x1 convs), and squeeze-excite (gate in one kernel,
-// excite multiply in the next 1x1 conv's prologue).
+// weights) (+ activation in its epilogue) (+ a residual add, for 1x1 convs), squeeze-excite (gate in one kernel,
+// excite multiply in the next 1x1 conv's prologue), and Rescaling → Normalization as one per-channel affine.
 // Patterns are matched once per graph on layer types and connectivity; a group runs only when no gradient is
 // recorded through it and its batch norm is in inference mode; otherwise a conv → BN (→ activation) tail runs the conv,
 // then BN and its activation as one pass each way (moving or batch statistics), and other groups run node by node.
 
+import { scaleShift } from '../ops/batchnorm.js';
 import { conv2d } from '../ops/conv2d.js';
 import { depthwiseConv2d } from '../ops/depthwise-conv2d.js';
 import type { ConvActivation } from '../ops/conv-geometry.js';
@@ -13,10 +14,10 @@ import { isGradEnabled } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { epilogueOf, FoldCache, type FoldedConv } from './fusion-fold.js';
 import type { CallContext, Layer, Node, SymbolicTensor } from './layer.js';
-import { Activation, Dropout, Reshape } from './layers/core.js';
+import { Activation, Dropout, Rescaling, Reshape } from './layers/core.js';
 import { Conv2D, DepthwiseConv2D } from './layers/conv.js';
 import { Add, Multiply } from './layers/merge.js';
-import { BatchNormalization } from './layers/normalization.js';
+import { BatchNormalization, Normalization } from './layers/normalization.js';
 import { GlobalAveragePooling2D, ZeroPadding2D } from './layers/pooling.js';
 import type { Variable } from './variable.js';
 
@@ -264,6 +265,25 @@ function matchSqueezeExcite(g: GraphIndex, gap: Node): FusedGroup | null {
   };
 }
 
+/** Rescaling (a scalar affine) feeding only a Normalization: one scaleShift with both folded in (the B0 input). */
+function matchInputNormalization(g: GraphIndex, rescale: Node): FusedGroup | null {
+  if (!(rescale.layer instanceof Rescaling) || !single(rescale)) return null;
+  const norm = soleReader(g, rescale.outputs[0]!);
+  if (!norm || !(norm.layer instanceof Normalization) || !single(norm)) return null;
+  const rs = rescale.layer;
+  const nl = norm.layer;
+  return {
+    nodes: [rescale, norm],
+    run(value) {
+      const x = value(rescale.inputs[0]!);
+      if (!nl.built || x.shape[x.rank - 1] !== nl.mean!.shape[0]) return null;
+      const { scale, shift } = nl.affineAfter(rs.scale, rs.offset);
+      return scaleShift(x, scale, shift);
+    },
+    dispose: () => undefined,
+  };
+}
+
 /**
  * Finds the fusable groups of a graph (nodes in execution order, model outputs never fused away): squeeze-excite
  * blocks first, then conv (+ BN) (+ activation) chains. Returns each member node's group.
@@ -276,8 +296,8 @@ export function planFusion(nodes: readonly Node[], outputs: readonly SymbolicTen
     for (const n of group.nodes) (g.claimed.add(n), plan.set(n, group));
   };
   for (const n of nodes) {
-    const se = g.claimed.has(n) ? null : matchSqueezeExcite(g, n);
-    if (se) claim(se);
+    const group = g.claimed.has(n) ? null : (matchSqueezeExcite(g, n) ?? matchInputNormalization(g, n));
+    if (group) claim(group);
   }
   for (const n of nodes) {
     if (g.claimed.has(n) || !isConv(n.layer) || !single(n)) continue;
