@@ -9,6 +9,8 @@
 //                                                    Clears flags[0] for the next step. Dispatch: (1, 1, 1).
 // restore:  in: old, flags     out: cur             cur = old when flags[1] is set (the step is skipped), else
 //                                                    untouched. One invocation: 4 elements. Dispatch as unscale.
+//                                                    Only for optimizers that cannot gate: the built-in update
+//                                                    kernels read flags[1] themselves (shaders/optimizers.wgsl).
 // restore2, restore3: the same for 2 or 3 same-size tensors in one dispatch (a parameter and its slots):
 //           in: old0.., flags  out: cur0..
 // flags is two u32 words: [non-finite seen this step, skip this step].

@@ -1,5 +1,7 @@
 // Dynamic loss scaling kernels (shaders/loss_scale.wgsl): unscale gradients and flag non-finite ones, update the
-// scale and pick skip-or-apply, and undo a skipped update, all on the GPU so that no step reads anything back.
+// scale and pick skip-or-apply, all on the GPU so that no step reads anything back. The skip flag (flags word 1) is
+// also the gate the built-in optimizers' update kernels read; restoreIfSkipped undoes the update of an optimizer
+// that cannot gate (LossScaleOptimizer's copy-and-restore fallback).
 // LossScaleOptimizer (src/train/optimizers/loss-scale.ts) owns the state tensors and calls these.
 
 import { defineKernel, grid } from '../gpu/kernel.js';
@@ -36,7 +38,7 @@ export interface LossScaleState {
   scale: Tensor;
   /** Scalar float32: consecutive finite steps since the scale last changed. */
   goodSteps: Tensor;
-  /** Two u32 words (a 2-element tensor's buffer): [non-finite seen this step, skip this step]. */
+  /** Two u32 words (a 2-element tensor's buffer): [non-finite seen this step, skip this step (the update gate)]. */
   flags: Tensor;
 }
 
@@ -55,7 +57,8 @@ export function decideLossScale(s: LossScaleState, growthSteps: number): void {
 
 /**
  * Copies each `olds[i]` back into `curs[i]` when this step's skip flag is set (undoing the update of a skipped
- * step); one dispatch per three tensors of the same size (a parameter and its slots).
+ * step); one dispatch per three tensors of the same size (a parameter and its slots). Only for optimizers whose
+ * kernels do not read the gate themselves (a user's own Optimizer).
  */
 export function restoreIfSkipped(curs: readonly Tensor[], olds: readonly Tensor[], s: LossScaleState): void {
   if (curs.length !== olds.length) throw new Error(`Graft restoreIfSkipped: ${curs.length} tensors but ${olds.length} copies`);
