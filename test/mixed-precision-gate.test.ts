@@ -1,14 +1,16 @@
 // The gated skip of a loss-scaled step: around SGD (plain, momentum, Nesterov), Adam and AdamW, with clipNorm and
 // globalClipNorm, in both optimizer variants, an overflowing step leaves every parameter and slot bit-identical (the
 // update kernels read the GPU skip flag) and a finite step equals the inner optimizer on unscaled gradients; an
-// optimizer whose kernels cannot gate is restored by the copy fallback; and a wrapped step's dispatches are the inner
-// step's plus one unscale per gradient and one decide, with no buffer copy and no restore kernel.
+// optimizer whose kernels cannot gate is restored by the copy fallback; gradients are unscaled six per dispatch, exactly,
+// with a non-finite value in any of the six flagged; and a wrapped step's dispatches are the inner step's plus about
+// N / 6 unscales and one decide, with no buffer copy and no restore kernel.
 
 import { describe, expect, it, vi } from 'vitest';
 import * as g from '../src/index.js';
 import { watchKernels } from '../src/gpu/counters.js';
 import { withVariant } from '../src/gpu/variants.js';
 import { adamUpdate, OPTIMIZER_VARIANTS } from '../src/ops/optimizers.js';
+import { unscaleGradients, type LossScaleState } from '../src/ops/loss-scale.js';
 import { getDevice } from '../src/tensor/engine.js';
 import { RefOptimizer, type RefOptimizerConfig } from '../src/reference/optimizers.js';
 import {
@@ -130,9 +132,35 @@ describe('optimizers that cannot gate', () => {
   });
 });
 
+describe('unscaleGradients', () => {
+  // NOTE: 13 gradients: two six-gradient dispatches (every binding of unscale6 in use) and one single unscale.
+  const LENGTHS = [300, 1, 17, 64, 5, 260, 33, 2, 129, 7, 1025, 40, 9];
+  const SORTED = [...LENGTHS].sort((a, b) => a - b);
+
+  it('divides every gradient by the scale exactly and flags a non-finite value in any of them', async () => {
+    const state: LossScaleState = { scale: g.scalar(2 ** 5), goodSteps: g.scalar(0), flags: g.zeros([2]) };
+    const values = LENGTHS.map((n, k) => [...randomValues(n, 900 + k, -1000, 1000)].map(Math.fround));
+    const grads = values.map((v) => g.tensor(v, [v.length]));
+    unscaleGradients(grads, state);
+    expect(await bits(state.flags)).toEqual([0, 0]);
+    for (const [k, t] of grads.entries()) expect([...(await t.data())], `gradient ${k}`).toEqual(values[k]!.map((x) => x / 2 ** 5));
+    for (const t of grads) t.dispose();
+    // NOTE: by sorted position, so that each of the six bindings of both groups and the single one is hit once.
+    for (const [pos, len] of SORTED.entries()) {
+      const k = LENGTHS.indexOf(len);
+      const bad = LENGTHS.map((n, j) => g.tensor(Array.from({ length: n }, (_, i) => (j === k && i === n - 1 ? (pos % 2 ? NaN : -Infinity) : 1)), [n]));
+      unscaleGradients(bad, state);
+      expect((await bits(state.flags))[0], `non-finite in sorted position ${pos}`).toBe(1);
+      state.flags.device.write(state.flags.buffer, new Uint32Array(2));
+      for (const t of bad) t.dispose();
+    }
+    for (const t of [state.scale, state.goodSteps, state.flags]) t.dispose();
+  });
+});
+
 describe('the cost of a loss-scaled step', () => {
-  it('a wrapped Adam step on N parameters runs the inner step, N unscales and one decide: no copy, no restore', () => {
-    const N = 12;
+  it('a wrapped Adam step on N parameters runs the inner step, N / 6 unscales and one decide: no copy, no restore', () => {
+    const N = 13;
     const device = getDevice();
     const shapes = Array.from({ length: N }, (_, k) => [5 + 2 * k]);
     const make = (seed: number) => shapes.map((s, k) => g.tensor(randomValues(s[0]!, seed + k), s));
@@ -161,10 +189,11 @@ describe('the cost of a loss-scaled step', () => {
     expect(inner.names).toHaveLength(N);
     expect(outer.copies).toBe(0);
     expect(outer.names.filter((n) => n.startsWith('loss_scale_restore'))).toEqual([]);
-    expect(outer.names.filter((n) => n === 'loss_scale_unscale')).toHaveLength(N);
+    expect(outer.names.filter((n) => n === 'loss_scale_unscale6')).toHaveLength(2);
+    expect(outer.names.filter((n) => n === 'loss_scale_unscale')).toHaveLength(1);
     expect(outer.names.filter((n) => n === 'loss_scale_decide')).toHaveLength(1);
-    // NOTE: the copy-restore design ran one restore per parameter on top: inner + N + 1 + N.
-    expect(outer.names.length).toBeLessThanOrEqual(inner.names.length + N + 1);
+    // NOTE: the copy-restore design ran inner + N unscales + 1 + N restores (and 3N buffer copies) here.
+    expect(outer.names.length).toBeLessThanOrEqual(inner.names.length + 4);
     plain.dispose();
     wrapped.dispose();
   });

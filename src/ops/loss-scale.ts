@@ -18,6 +18,16 @@ const unscaleKernel = defineKernel<{ n: number }>({
   workgroups: (p) => groupsFor(p.n),
 });
 
+/** Gradients one unscale6 dispatch takes: with the scale and the flags, the 8 storage buffers every adapter has. */
+const UNSCALE_GROUP = 6;
+
+const unscale6Kernel = defineKernel<{ ns: readonly number[] }>({
+  name: 'loss_scale_unscale6', shader: 'loss_scale', entryPoint: 'unscale6', inputs: 1, outputs: 1 + UNSCALE_GROUP,
+  constants: () => ({ WG }),
+  uniforms: (p) => new Uniforms().u32(...p.ns),
+  workgroups: (p) => groupsFor(Math.max(...p.ns)),
+});
+
 const decideKernel = defineKernel<{ growth: number }>({
   name: 'loss_scale_decide', shader: 'loss_scale', entryPoint: 'decide', inputs: 0, outputs: 3,
   constants: () => ({}),
@@ -48,7 +58,27 @@ export function unscaleGradient(grad: Tensor, s: LossScaleState): void {
 }
 
 /**
- * After every gradient went through unscaleGradient: on a non-finite flag halves the scale, resets the count and
+ * unscaleGradient for every gradient, six per dispatch (a step's unscaling costs about N / 6 dispatches, not N).
+ * The gradients must not share buffers (a group that would is unscaled one by one).
+ */
+export function unscaleGradients(grads: readonly Tensor[], s: LossScaleState): void {
+  // NOTE: sorted by length, so that the six of a dispatch (sized by the longest) are alike.
+  const order = [...grads].sort((a, b) => a.size - b.size);
+  let i = 0;
+  for (; i + UNSCALE_GROUP <= order.length; i += UNSCALE_GROUP) {
+    const group = order.slice(i, i + UNSCALE_GROUP);
+    // NOTE: WebGPU refuses two writable bindings of one buffer in a dispatch.
+    if (new Set(group.map((t) => t.buffer)).size < UNSCALE_GROUP) {
+      for (const grad of group) unscaleGradient(grad, s);
+      continue;
+    }
+    s.scale.device.run(unscale6Kernel, [s.scale.buffer], [s.flags.buffer, ...group.map((t) => t.buffer)], { ns: group.map((t) => t.size) });
+  }
+  for (; i < order.length; i++) unscaleGradient(order[i]!, s);
+}
+
+/**
+ * After every gradient went through unscaleGradient (or unscaleGradients): on a non-finite flag halves the scale, resets the count and
  * sets the skip flag; else counts the step and doubles the scale after `growthSteps` finite steps in a row.
  */
 export function decideLossScale(s: LossScaleState, growthSteps: number): void {

@@ -16,7 +16,7 @@
 // before dividing the gradients on a growth step; here gradients are divided by the scale the loss was multiplied by.
 
 import { mul } from '../../ops/elementwise.js';
-import { decideLossScale, restoreIfSkipped, unscaleGradient, type LossScaleState } from '../../ops/loss-scale.js';
+import { decideLossScale, restoreIfSkipped, unscaleGradients, type LossScaleState } from '../../ops/loss-scale.js';
 import { getDevice, keep } from '../../tensor/engine.js';
 import { scalar, zeros, type Tensor } from '../../tensor/tensor.js';
 import type { Device } from '../../gpu/device.js';
@@ -104,7 +104,7 @@ export class LossScaleOptimizer implements Optimizer {
       return;
     }
     const s = this.stateOn(live[0]!.param.device);
-    for (const { grad } of live) unscaleGradient(grad, s);
+    unscaleGradients(live.map((p) => p.grad), s);
     decideLossScale(s, this.dynamicGrowthSteps);
     if (this.innerOptimizer.gatesSkippedSteps === true) this.innerOptimizer.applyGradients(pairs, s.flags);
     else this.applyRestoringIfSkipped(pairs, live, s);
