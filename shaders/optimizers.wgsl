@@ -1,11 +1,11 @@
 // Optimizer updates, fused: one dispatch per parameter updates the parameter and its slots in place (Keras 3 rules).
 //
-// sgd:           in: g, sq, gate   out: p          p -= wd_lr * p;  p -= lr * s * g
-// sgd_momentum:  in: g, sq, gate   out: p, m       p -= wd_lr * p;  m = mu * m - lr * s * g;
-//                                                  p += m  (nesterov: p += mu * m - lr * s * g, with the new m)
-// adam:          in: g, sq, gate   out: p, m, v    p -= wd_lr * p;  m += (s*g - m)(1 - b1);  v += ((s*g)^2 - v)(1 - b2);
-//                                                  p -= alpha * m / (sqrt(v) + eps)   (alpha = lr * sqrt(1-b2^t) / (1-b1^t))
-// clip_scale:    in: g, sq         out: y          y = s * g
+// sgd:          in: g, sq, gate  out: p        p -= wd_lr * p;  p -= lr * s * g
+// sgd_momentum: in: g, sq, gate  out: p, m     p -= wd_lr * p;  m = mu * m - lr * s * g;
+//                                              p += m  (nesterov: p += mu * m - lr * s * g, with the new m)
+// adam:         in: g, sq, gate  out: p, m, v  p -= wd_lr * p;  m += (s*g - m)(1 - b1);  v += ((s*g)^2 - v)(1 - b2);
+//                                              p -= alpha * m / (sqrt(v) + eps)  (alpha = lr * sqrt(1-b2^t) / (1-b1^t))
+// clip_scale:   in: g, sq        out: y        y = s * g
 // gate is the skip gate of a loss-scaled step (GATE 1): the loss-scale flags of src/ops/loss-scale.ts, whose u32
 // word 1 is set when the step is skipped; then every update returns before writing anything, so p and its slots
 // stay bit-identical. With GATE 0 it is a dummy binding that is never read.

@@ -1,9 +1,9 @@
 // The gated skip of a loss-scaled step: around SGD (plain, momentum, Nesterov), Adam and AdamW, with clipNorm and
 // globalClipNorm, in both optimizer variants, an overflowing step leaves every parameter and slot bit-identical (the
 // update kernels read the GPU skip flag) and a finite step equals the inner optimizer on unscaled gradients; an
-// optimizer whose kernels cannot gate is restored by the copy fallback; gradients are unscaled six per dispatch, exactly,
-// with a non-finite value in any of the six flagged; and a wrapped step's dispatches are the inner step's plus about
-// N / 6 unscales and one decide, with no buffer copy and no restore kernel.
+// optimizer whose kernels cannot gate is restored by the copy fallback; gradients are unscaled six per dispatch,
+// exactly, with a non-finite value in any of the six flagged; and a wrapped step's dispatches are the inner step's
+// plus about N / 6 unscales and one decide, with no buffer copy and no restore kernel.
 
 import { describe, expect, it, vi } from 'vitest';
 import * as g from '../src/index.js';

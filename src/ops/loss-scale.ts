@@ -78,8 +78,9 @@ export function unscaleGradients(grads: readonly Tensor[], s: LossScaleState): v
 }
 
 /**
- * After every gradient went through unscaleGradient (or unscaleGradients): on a non-finite flag halves the scale, resets the count and
- * sets the skip flag; else counts the step and doubles the scale after `growthSteps` finite steps in a row.
+ * After every gradient went through unscaleGradient (or unscaleGradients): on a non-finite flag halves the scale,
+ * resets the count and sets the skip flag; else counts the step and doubles the scale after `growthSteps` finite
+ * steps in a row.
  */
 export function decideLossScale(s: LossScaleState, growthSteps: number): void {
   s.scale.device.run(decideKernel, [], [s.scale.buffer, s.goodSteps.buffer, s.flags.buffer], { growth: growthSteps });
