@@ -1,6 +1,7 @@
 // Mixed precision: one training step of an MLP (Dense layers through matmul) in float32, in mixed_float16 with the
 // LossScaleOptimizer compile adds, and in mixed_float16 without loss scaling (autoScaleLoss: false), so that the
-// rows give the f16 kernels' gain and the loss scaler's cost (unscale + decide + snapshot/restore) on this adapter.
+// rows give the f16 kernels' gain and the loss scaler's cost (unscale + decide; the update kernels read the skip
+// flag) on this adapter.
 // Validation first: every case's loss is finite, and the mixed case's first loss is within 1e-2 of float32's.
 // Options: --batch=256, --width=1024, --depth=3.
 

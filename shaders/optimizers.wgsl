@@ -1,11 +1,14 @@
 // Optimizer updates, fused: one dispatch per parameter updates the parameter and its slots in place (Keras 3 rules).
 //
-// sgd:           in: g, sq   out: p          p -= wd_lr * p;  p -= lr * s * g
-// sgd_momentum:  in: g, sq   out: p, m       p -= wd_lr * p;  m = mu * m - lr * s * g;
-//                                            p += m  (nesterov: p += mu * m - lr * s * g, with the new m)
-// adam:          in: g, sq   out: p, m, v    p -= wd_lr * p;  m += (s*g - m)(1 - b1);  v += ((s*g)^2 - v)(1 - b2);
-//                                            p -= alpha * m / (sqrt(v) + eps)   (alpha = lr * sqrt(1-b2^t) / (1-b1^t))
-// clip_scale:    in: g, sq   out: y          y = s * g
+// sgd:          in: g, sq, gate  out: p        p -= wd_lr * p;  p -= lr * s * g
+// sgd_momentum: in: g, sq, gate  out: p, m     p -= wd_lr * p;  m = mu * m - lr * s * g;
+//                                              p += m  (nesterov: p += mu * m - lr * s * g, with the new m)
+// adam:         in: g, sq, gate  out: p, m, v  p -= wd_lr * p;  m += (s*g - m)(1 - b1);  v += ((s*g)^2 - v)(1 - b2);
+//                                              p -= alpha * m / (sqrt(v) + eps)  (alpha = lr * sqrt(1-b2^t) / (1-b1^t))
+// clip_scale:   in: g, sq        out: y        y = s * g
+// gate is the skip gate of a loss-scaled step (GATE 1): the loss-scale flags of src/ops/loss-scale.ts, whose u32
+// word 1 is set when the step is skipped; then every update returns before writing anything, so p and its slots
+// stay bit-identical. With GATE 0 it is a dummy binding that is never read.
 // s is the clipping factor: 1 when CLIP is 0, else clip / max(sqrt(sq[0]), clip), NaN when sq[0] is not finite
 // (Keras' clip_by_norm when sq holds this gradient's sum of squares, clip_by_global_norm when it holds all of them).
 // wd_lr = weight_decay * lr (0 without decay). The CPU computes the step-dependent scalars (alpha, lr) per step.
@@ -19,6 +22,8 @@ override WG: u32 = 64u;
 override CLIP: u32 = 0u;
 // NESTEROV 1: Nesterov momentum in sgd_momentum.
 override NESTEROV: u32 = 0u;
+// GATE 1: the update writes nothing when gate[1] (the loss-scale skip flag) is set; 0: gate is a dummy binding.
+override GATE: u32 = 0u;
 
 struct SgdParams {
   n: u32,
@@ -45,13 +50,16 @@ struct ClipParams {
 
 @group(0) @binding(0) var<storage, read> g: array<f32>;
 @group(0) @binding(1) var<storage, read> sq: array<f32>;
-@group(0) @binding(2) var<storage, read_write> p: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-@group(0) @binding(4) var<storage, read_write> v: array<f32>;
+@group(0) @binding(2) var<storage, read> gate: array<u32>;
+@group(0) @binding(3) var<storage, read_write> p: array<f32>;
+@group(0) @binding(4) var<storage, read_write> m: array<f32>;
+@group(0) @binding(5) var<storage, read_write> v: array<f32>;
 
-@group(0) @binding(3) var<uniform> sgd_u: SgdParams;
-@group(0) @binding(4) var<uniform> mom_u: SgdParams;
-@group(0) @binding(5) var<uniform> adam_u: AdamParams;
+@group(0) @binding(4) var<uniform> sgd_u: SgdParams;
+@group(0) @binding(5) var<uniform> mom_u: SgdParams;
+@group(0) @binding(6) var<uniform> adam_u: AdamParams;
+
+@group(0) @binding(2) var<storage, read_write> clip_y: array<f32>;
 @group(0) @binding(3) var<uniform> clip_u: ClipParams;
 
 // NOTE: a NaN literal is a const-expression error in WGSL; a let keeps it a runtime value.
@@ -76,6 +84,11 @@ fn grad_scale(clip: f32) -> f32 {
   return clip / max(sqrt(total), clip);
 }
 
+// NOTE: tested before any load or store, so a skipped step writes nothing at all (no barrier follows it).
+fn skipped() -> bool {
+  return GATE == 1u && gate[1] != 0u;
+}
+
 fn linear_base(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return ((wid.x + wid.y * nwg.x) * WG + lid) * 4u;
 }
@@ -83,6 +96,7 @@ fn linear_base(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 @compute @workgroup_size(WG)
 fn sgd(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
        @builtin(num_workgroups) nwg: vec3<u32>) {
+  if (skipped()) { return; }
   let base = linear_base(lid, wid, nwg);
   let s = grad_scale(sgd_u.clip);
   for (var k = 0u; k < 4u; k++) {
@@ -98,6 +112,7 @@ fn sgd(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: ve
 @compute @workgroup_size(WG)
 fn sgd_momentum(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
                 @builtin(num_workgroups) nwg: vec3<u32>) {
+  if (skipped()) { return; }
   let base = linear_base(lid, wid, nwg);
   let s = grad_scale(mom_u.clip);
   for (var k = 0u; k < 4u; k++) {
@@ -120,6 +135,7 @@ fn sgd_momentum(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id
 @compute @workgroup_size(WG)
 fn adam(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
+  if (skipped()) { return; }
   let base = linear_base(lid, wid, nwg);
   let s = grad_scale(adam_u.clip);
   for (var k = 0u; k < 4u; k++) {
@@ -145,7 +161,7 @@ fn clip_scale(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
   for (var k = 0u; k < 4u; k++) {
     let i = base + k;
     if (i < clip_u.n) {
-      p[i] = s * g[i];
+      clip_y[i] = s * g[i];
     }
   }
 }
@@ -153,9 +169,9 @@ fn clip_scale(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
 // ---- vec4 forms: one invocation updates vec4 i (elements 4i .. 4i+3); same dispatch ----
 
 @group(0) @binding(0) var<storage, read> g4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> p4: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> m4: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> v4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> p4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> m4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> v4: array<vec4<f32>>;
 
 fn vec_index(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return (wid.x + wid.y * nwg.x) * WG + lid;
@@ -170,7 +186,7 @@ fn live_lanes(i: u32, n: u32) -> vec4<bool> {
 fn sgd_v4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
           @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = vec_index(lid, wid, nwg);
-  if (4u * i >= sgd_u.n) { return; }
+  if (skipped() || 4u * i >= sgd_u.n) { return; }
   let s = grad_scale(sgd_u.clip);
   let old = p4[i];
   let w = old - old * sgd_u.wd_lr;
@@ -181,7 +197,7 @@ fn sgd_v4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
 fn sgd_momentum_v4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
                    @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = vec_index(lid, wid, nwg);
-  if (4u * i >= mom_u.n) { return; }
+  if (skipped() || 4u * i >= mom_u.n) { return; }
   let s = grad_scale(mom_u.clip);
   let live = live_lanes(i, mom_u.n);
   let old = p4[i];
@@ -201,7 +217,7 @@ fn sgd_momentum_v4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup
 fn adam_v4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
            @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = vec_index(lid, wid, nwg);
-  if (4u * i >= adam_u.n) { return; }
+  if (skipped() || 4u * i >= adam_u.n) { return; }
   let s = grad_scale(adam_u.clip);
   let live = live_lanes(i, adam_u.n);
   let gi = s * g4[i];

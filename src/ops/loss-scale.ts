@@ -1,5 +1,7 @@
 // Dynamic loss scaling kernels (shaders/loss_scale.wgsl): unscale gradients and flag non-finite ones, update the
-// scale and pick skip-or-apply, and undo a skipped update, all on the GPU so that no step reads anything back.
+// scale and pick skip-or-apply, all on the GPU so that no step reads anything back. The skip flag (flags word 1) is
+// also the gate the built-in optimizers' update kernels read; restoreIfSkipped undoes the update of an optimizer
+// that cannot gate (LossScaleOptimizer's copy-and-restore fallback).
 // LossScaleOptimizer (src/train/optimizers/loss-scale.ts) owns the state tensors and calls these.
 
 import { defineKernel, grid } from '../gpu/kernel.js';
@@ -14,6 +16,16 @@ const unscaleKernel = defineKernel<{ n: number }>({
   constants: () => ({ WG }),
   uniforms: (p) => new Uniforms().u32(p.n),
   workgroups: (p) => groupsFor(p.n),
+});
+
+/** Gradients one unscale6 dispatch takes: with the scale and the flags, the 8 storage buffers every adapter has. */
+const UNSCALE_GROUP = 6;
+
+const unscale6Kernel = defineKernel<{ ns: readonly number[] }>({
+  name: 'loss_scale_unscale6', shader: 'loss_scale', entryPoint: 'unscale6', inputs: 1, outputs: 1 + UNSCALE_GROUP,
+  constants: () => ({ WG }),
+  uniforms: (p) => new Uniforms().u32(...p.ns),
+  workgroups: (p) => groupsFor(Math.max(...p.ns)),
 });
 
 const decideKernel = defineKernel<{ growth: number }>({
@@ -36,7 +48,7 @@ export interface LossScaleState {
   scale: Tensor;
   /** Scalar float32: consecutive finite steps since the scale last changed. */
   goodSteps: Tensor;
-  /** Two u32 words (a 2-element tensor's buffer): [non-finite seen this step, skip this step]. */
+  /** Two u32 words (a 2-element tensor's buffer): [non-finite seen this step, skip this step (the update gate)]. */
   flags: Tensor;
 }
 
@@ -46,8 +58,29 @@ export function unscaleGradient(grad: Tensor, s: LossScaleState): void {
 }
 
 /**
- * After every gradient went through unscaleGradient: on a non-finite flag halves the scale, resets the count and
- * sets the skip flag; else counts the step and doubles the scale after `growthSteps` finite steps in a row.
+ * unscaleGradient for every gradient, six per dispatch (a step's unscaling costs about N / 6 dispatches, not N).
+ * The gradients must not share buffers (a group that would is unscaled one by one).
+ */
+export function unscaleGradients(grads: readonly Tensor[], s: LossScaleState): void {
+  // NOTE: sorted by length, so that the six of a dispatch (sized by the longest) are alike.
+  const order = [...grads].sort((a, b) => a.size - b.size);
+  let i = 0;
+  for (; i + UNSCALE_GROUP <= order.length; i += UNSCALE_GROUP) {
+    const group = order.slice(i, i + UNSCALE_GROUP);
+    // NOTE: WebGPU refuses two writable bindings of one buffer in a dispatch.
+    if (new Set(group.map((t) => t.buffer)).size < UNSCALE_GROUP) {
+      for (const grad of group) unscaleGradient(grad, s);
+      continue;
+    }
+    s.scale.device.run(unscale6Kernel, [s.scale.buffer], [s.flags.buffer, ...group.map((t) => t.buffer)], { ns: group.map((t) => t.size) });
+  }
+  for (; i < order.length; i++) unscaleGradient(order[i]!, s);
+}
+
+/**
+ * After every gradient went through unscaleGradient (or unscaleGradients): on a non-finite flag halves the scale,
+ * resets the count and sets the skip flag; else counts the step and doubles the scale after `growthSteps` finite
+ * steps in a row.
  */
 export function decideLossScale(s: LossScaleState, growthSteps: number): void {
   s.scale.device.run(decideKernel, [], [s.scale.buffer, s.goodSteps.buffer, s.flags.buffer], { growth: growthSteps });
@@ -55,7 +88,8 @@ export function decideLossScale(s: LossScaleState, growthSteps: number): void {
 
 /**
  * Copies each `olds[i]` back into `curs[i]` when this step's skip flag is set (undoing the update of a skipped
- * step); one dispatch per three tensors of the same size (a parameter and its slots).
+ * step); one dispatch per three tensors of the same size (a parameter and its slots). Only for optimizers whose
+ * kernels do not read the gate themselves (a user's own Optimizer).
  */
 export function restoreIfSkipped(curs: readonly Tensor[], olds: readonly Tensor[], s: LossScaleState): void {
   if (curs.length !== olds.length) throw new Error(`Graft restoreIfSkipped: ${curs.length} tensors but ${olds.length} copies`);

@@ -1,4 +1,5 @@
-// The fused optimizer kernels (shaders/optimizers.wgsl): one dispatch updates a parameter and its slots in place.
+// The fused optimizer kernels (shaders/optimizers.wgsl): one dispatch updates a parameter and its slots in place,
+// or, given a skip gate (a loss-scaled step's flags), writes nothing when the GPU decided to skip the step.
 // The Optimizer classes in src/train/optimizers/ own state, config and schedules and call these.
 
 import type { Device } from '../gpu/device.js';
@@ -55,6 +56,12 @@ export function optimizerVariant(device: Device, kind: UpdateKind, n: number): O
   return pickVariant(device, kind, n);
 }
 
+/**
+ * The skip gate of one update: the loss-scale flags (LossScaleState.flags, src/ops/loss-scale.ts), whose u32 word 1
+ * decideLossScale sets when the step is skipped; the kernel then returns before any write. null: no gate.
+ */
+export type UpdateGate = Tensor | null;
+
 /** Global-norm clipping inside an update: the scalar sum of squares of all gradients and the clip norm. */
 export interface UpdateClip {
   /** Scalar tensor; null turns clipping off. */
@@ -72,12 +79,13 @@ interface AdamParams {
   oneMinusB2: number;
   eps: number;
   clipOn: boolean;
+  gated: boolean;
 }
 
 const adamKernel = (entryPoint: string): Kernel<AdamParams> =>
   defineKernel<AdamParams>({
-    name: entryPoint, shader: 'optimizers', entryPoint, inputs: 2, outputs: 3,
-    constants: (p) => ({ WG, CLIP: p.clipOn ? 1 : 0 }),
+    name: entryPoint, shader: 'optimizers', entryPoint, inputs: 3, outputs: 3,
+    constants: (p) => ({ WG, CLIP: p.clipOn ? 1 : 0, GATE: p.gated ? 1 : 0 }),
     uniforms: (p) => new Uniforms().u32(p.n).f32(p.wdLr, p.clip, p.alpha, p.oneMinusB1, p.oneMinusB2, p.eps),
     workgroups: (p) => groupsFor(p.n),
   });
@@ -95,15 +103,19 @@ export interface AdamUpdate {
   epsilon: number;
 }
 
-/** One fused Adam step: updates `param`, `m` and `v` in place from `grad`. */
-export function adamUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, clip: UpdateClip, u: AdamUpdate): void {
-  // NOTE: without clipping the sum-of-squares binding is unused; the gradient stands in for it.
-  const sq = (clip.sumSq ?? grad).buffer;
+/** One fused Adam step: updates `param`, `m` and `v` in place from `grad`, unless `gate` says the step is skipped. */
+export function adamUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, clip: UpdateClip, u: AdamUpdate, gate: UpdateGate = null): void {
   const k = adamKernels[pickVariant(param.device, 'adam', param.size)];
-  param.device.run(k, [grad.buffer, sq], [param.buffer, m.buffer, v.buffer], {
+  param.device.run(k, controlInputs(grad, clip, gate), [param.buffer, m.buffer, v.buffer], {
     n: param.size, wdLr: u.wdLr, clip: clip.clip, alpha: u.alpha,
-    oneMinusB1: 1 - u.beta1, oneMinusB2: 1 - u.beta2, eps: u.epsilon, clipOn: clip.sumSq !== null,
+    oneMinusB1: 1 - u.beta1, oneMinusB2: 1 - u.beta2, eps: u.epsilon, clipOn: clip.sumSq !== null, gated: gate !== null,
   });
+}
+
+/** The read-only bindings of an update: the gradient, the clip's sum of squares and the skip gate. */
+function controlInputs(grad: Tensor, clip: UpdateClip, gate: UpdateGate): GPUBuffer[] {
+  // NOTE: without clipping (or a gate) that binding is unused; the gradient stands in for it.
+  return [grad.buffer, (clip.sumSq ?? grad).buffer, (gate ?? grad).buffer];
 }
 
 interface SgdParams {
@@ -114,22 +126,23 @@ interface SgdParams {
   momentum: number;
   clipOn: boolean;
   nesterov: boolean;
+  gated: boolean;
 }
 
 const sgdUniforms = (p: SgdParams) => new Uniforms().u32(p.n).f32(p.lr, p.wdLr, p.clip, p.momentum);
 
 const sgdKernel = (entryPoint: string): Kernel<SgdParams> =>
   defineKernel<SgdParams>({
-    name: entryPoint, shader: 'optimizers', entryPoint, inputs: 2, outputs: 1,
-    constants: (p) => ({ WG, CLIP: p.clipOn ? 1 : 0 }),
+    name: entryPoint, shader: 'optimizers', entryPoint, inputs: 3, outputs: 1,
+    constants: (p) => ({ WG, CLIP: p.clipOn ? 1 : 0, GATE: p.gated ? 1 : 0 }),
     uniforms: sgdUniforms,
     workgroups: (p) => groupsFor(p.n),
   });
 
 const sgdMomentumKernel = (entryPoint: string): Kernel<SgdParams> =>
   defineKernel<SgdParams>({
-    name: entryPoint, shader: 'optimizers', entryPoint, inputs: 2, outputs: 2,
-    constants: (p) => ({ WG, CLIP: p.clipOn ? 1 : 0, NESTEROV: p.nesterov ? 1 : 0 }),
+    name: entryPoint, shader: 'optimizers', entryPoint, inputs: 3, outputs: 2,
+    constants: (p) => ({ WG, CLIP: p.clipOn ? 1 : 0, NESTEROV: p.nesterov ? 1 : 0, GATE: p.gated ? 1 : 0 }),
     uniforms: sgdUniforms,
     workgroups: (p) => groupsFor(p.n),
   });
@@ -150,19 +163,21 @@ export interface SgdUpdate {
   nesterov: boolean;
 }
 
-/** One fused SGD step: updates `param` (and the momentum slot when momentum > 0) in place from `grad`. */
-export function sgdUpdate(param: Tensor, grad: Tensor, velocity: Tensor | null, clip: UpdateClip, u: SgdUpdate): void {
+/**
+ * One fused SGD step: updates `param` (and the momentum slot when momentum > 0) in place from `grad`, unless `gate`
+ * says the step is skipped.
+ */
+export function sgdUpdate(param: Tensor, grad: Tensor, velocity: Tensor | null, clip: UpdateClip, u: SgdUpdate, gate: UpdateGate = null): void {
   const params: SgdParams = {
     n: param.size, lr: u.lr, wdLr: u.wdLr, clip: clip.clip, momentum: u.momentum,
-    clipOn: clip.sumSq !== null, nesterov: u.nesterov,
+    clipOn: clip.sumSq !== null, nesterov: u.nesterov, gated: gate !== null,
   };
-  // NOTE: without clipping the sum-of-squares binding is unused; the gradient stands in for it.
-  const sq = (clip.sumSq ?? grad).buffer;
-  if (u.momentum === 0) param.device.run(sgdKernels[pickVariant(param.device, 'sgd', param.size)], [grad.buffer, sq], [param.buffer], params);
+  const inputs = controlInputs(grad, clip, gate);
+  if (u.momentum === 0) param.device.run(sgdKernels[pickVariant(param.device, 'sgd', param.size)], inputs, [param.buffer], params);
   else {
     if (!velocity) throw new Error(`Graft sgdUpdate: momentum ${u.momentum} needs a velocity slot`);
     const k = sgdMomentumKernels[pickVariant(param.device, 'sgd_momentum', param.size)];
-    param.device.run(k, [grad.buffer, sq], [param.buffer, velocity.buffer], params);
+    param.device.run(k, inputs, [param.buffer, velocity.buffer], params);
   }
 }
 

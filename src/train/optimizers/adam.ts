@@ -32,10 +32,15 @@ export class Adam extends BaseOptimizer {
     return ['m', 'v'];
   }
 
-  protected updateOne(param: Tensor, grad: Tensor, slots: Tensor[], clip: ClipInput, s: StepScalars): void {
+  // NOTE: true only while updateOne is this one: a subclass that overrides it may run kernels without the gate.
+  protected override updatesHonourGate(): boolean {
+    return this.updateOne === Adam.prototype.updateOne;
+  }
+
+  protected updateOne(param: Tensor, grad: Tensor, slots: Tensor[], clip: ClipInput, s: StepScalars, gate: Tensor | null): void {
     // NOTE: Keras: alpha = lr * sqrt(1 - beta2^t) / (1 - beta1^t), computed in float64 here.
     const alpha = (s.lr * Math.sqrt(1 - Math.pow(this.beta2, s.t))) / (1 - Math.pow(this.beta1, s.t));
-    adamUpdate(param, grad, slots[0]!, slots[1]!, clip, { alpha, wdLr: s.wdLr, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon });
+    adamUpdate(param, grad, slots[0]!, slots[1]!, clip, { alpha, wdLr: s.wdLr, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon }, gate);
   }
 
   protected hyperConfig(): Record<string, unknown> {

@@ -3,19 +3,20 @@
 // with any non-finite gradient is skipped and halves the scale, and `dynamicGrowthSteps` finite steps in a row
 // double it. Every decision happens on the GPU (src/ops/loss-scale.ts): no step reads anything back.
 //
-// How a skip is made exact without touching the optimizer kernels: before the inner update the parameters and
-// the inner optimizer's slots are copied (one buffer copy each); after it, a kernel (one per parameter and its
-// slots) copies them back when the GPU's skip flag is set and returns at once otherwise. A zeroed gradient would not do (Adam's momentum still moves the
-// weights and decays m and v); gating the update kernels on the flag would need a binding in every optimizer kernel.
-// The copy works for every optimizer (SGD with momentum, Adam, AdamW, clipping, weight decay) and leaves weights
-// and slots bit-identical on a skipped step. Its cost is one copy of params + slots per step: small next to the
-// forward and backward, and nil for the frozen-base workflow where only a head trains.
+// How a skip is made exact: the update kernels are gated. decideLossScale writes the skip flag (word 1 of the
+// state's `flags`) on the GPU, and the inner optimizer's applyGradients hands that buffer to every update kernel
+// (shaders/optimizers.wgsl, GATE 1), which returns before writing anything when it is set: weights and slots stay
+// bit-identical, with no copy and no extra dispatch per parameter. A zeroed gradient would not do (Adam's momentum
+// still moves the weights and decays m and v). The built-in optimizers (SGD with or without momentum, Adam, AdamW,
+// with clipping and weight decay) gate; an optimizer that cannot (`gatesSkippedSteps` not true: a user's own
+// Optimizer) gets the fallback: its parameters and slots are copied before the step and copied back by a kernel
+// (restoreIfSkipped) when the flag is set.
 // Porting note: the skip is decided on the GPU, so the CPU-side step count (`iterations`, which schedules and
 // Adam's bias correction read) counts skipped steps too; Keras does not count them. Keras 3 also doubles the scale
 // before dividing the gradients on a growth step; here gradients are divided by the scale the loss was multiplied by.
 
 import { mul } from '../../ops/elementwise.js';
-import { decideLossScale, restoreIfSkipped, unscaleGradient, type LossScaleState } from '../../ops/loss-scale.js';
+import { decideLossScale, restoreIfSkipped, unscaleGradients, type LossScaleState } from '../../ops/loss-scale.js';
 import { getDevice, keep } from '../../tensor/engine.js';
 import { scalar, zeros, type Tensor } from '../../tensor/tensor.js';
 import type { Device } from '../../gpu/device.js';
@@ -93,6 +94,8 @@ export class LossScaleOptimizer implements Optimizer {
   /**
    * Divides the gradients by the scale (in place), then applies them with the inner optimizer unless one of them
    * is not finite, in which case weights and slots stay as they were; the scale changes as the class doc says.
+   * The inner optimizer's kernels skip on the GPU flag when it gates (`gatesSkippedSteps`); any other optimizer is
+   * made exact by copying its parameters and slots before the step and restoring them on a skip (the fallback).
    */
   applyGradients(pairs: GradientPair[]): void {
     const live = pairs.filter((p) => p.param.size > 0);
@@ -101,8 +104,14 @@ export class LossScaleOptimizer implements Optimizer {
       return;
     }
     const s = this.stateOn(live[0]!.param.device);
-    for (const { grad } of live) unscaleGradient(grad, s);
+    unscaleGradients(live.map((p) => p.grad), s);
     decideLossScale(s, this.dynamicGrowthSteps);
+    if (this.innerOptimizer.gatesSkippedSteps === true) this.innerOptimizer.applyGradients(pairs, s.flags);
+    else this.applyRestoringIfSkipped(pairs, live, s);
+  }
+
+  /** The fallback for an optimizer that does not gate: snapshot params and slots, step, copy back on a skip. */
+  private applyRestoringIfSkipped(pairs: GradientPair[], live: GradientPair[], s: LossScaleState): void {
     // NOTE: slots are created before the snapshot, so a skipped first step leaves them as built (zeros).
     const inner = this.innerOptimizer as Optimizer & { build?: (vars: readonly { param: Tensor; name: string }[]) => void };
     inner.build?.(live);

@@ -34,8 +34,17 @@ export interface Optimizer {
   learningRate: number | Schedule;
   /** The rate the next step will use. */
   currentLearningRate(): number;
-  /** One step: updates every param in place with one fused kernel each; no CPU readback. */
-  applyGradients(pairs: GradientPair[]): void;
+  /**
+   * One step: updates every param in place with one fused kernel each; no CPU readback. `skip` (only for an
+   * optimizer whose `gatesSkippedSteps` is true): a loss-scaled step's flags (LossScaleState.flags); when the GPU
+   * has set its u32 word 1, the step writes no parameter and no slot.
+   */
+  applyGradients(pairs: GradientPair[], skip?: Tensor): void;
+  /**
+   * Whether applyGradients honours `skip` in every kernel it runs (optional; the built-ins do). LossScaleOptimizer
+   * copies and restores the parameters and slots of an optimizer without it.
+   */
+  readonly gatesSkippedSteps?: boolean;
   /** The live slot tensors (owned by the optimizer: do not dispose) and the step count. */
   getState(): OptimizerState;
   /** Copies values into the slots (creating them when the optimizer has not stepped yet); checks names and shapes. */
@@ -103,8 +112,11 @@ export abstract class BaseOptimizer implements Optimizer {
   abstract readonly className: string;
   /** Slot suffixes this optimizer keeps per parameter (e.g. ['m', 'v']). */
   protected abstract slotNames(): readonly string[];
-  /** Records the fused update kernel for one parameter. */
-  protected abstract updateOne(param: Tensor, grad: Tensor, slots: Tensor[], clip: ClipInput, s: StepScalars): void;
+  /**
+   * Records the fused update kernel for one parameter; `gate` (null: none) is the skip flag to hand to that kernel
+   * (adamUpdate, sgdUpdate), which a subclass honours only if it says so in updatesHonourGate.
+   */
+  protected abstract updateOne(param: Tensor, grad: Tensor, slots: Tensor[], clip: ClipInput, s: StepScalars, gate: Tensor | null): void;
   /** Optimizer-specific hyperparameters for getConfig. */
   protected abstract hyperConfig(): Record<string, unknown>;
 
@@ -126,6 +138,16 @@ export abstract class BaseOptimizer implements Optimizer {
     return this.steps;
   }
 
+  /** Whether applyGradients takes a `skip` flag (see Optimizer); false for a subclass that runs its own kernels. */
+  get gatesSkippedSteps(): boolean {
+    return this.updatesHonourGate();
+  }
+
+  /** Whether updateOne passes its `gate` to every kernel it runs (default false: LossScaleOptimizer copies instead). */
+  protected updatesHonourGate(): boolean {
+    return false;
+  }
+
   currentLearningRate(): number {
     const lr = this.learningRate;
     return typeof lr === 'function' ? lr(this.steps) : lr;
@@ -136,8 +158,12 @@ export abstract class BaseOptimizer implements Optimizer {
     for (const { param, name } of vars) this.slotsFor(param, name);
   }
 
-  applyGradients(pairs: GradientPair[]): void {
+  applyGradients(pairs: GradientPair[], skip?: Tensor): void {
     this.checkPairs(pairs);
+    if (skip && !this.gatesSkippedSteps) {
+      throw new Error(`Graft ${this.className}.applyGradients: this optimizer's update kernels do not honour a skip flag (gatesSkippedSteps is false)`);
+    }
+    const gate = skip ?? null;
     const lr = this.currentLearningRate();
     const scalars: StepScalars = { lr, t: this.steps + 1, wdLr: this.weightDecay * lr };
     const live = pairs.filter((p) => p.param.size > 0);
@@ -148,13 +174,13 @@ export abstract class BaseOptimizer implements Optimizer {
       const decays = !this.excludeFromWeightDecay.some((x) => name.includes(x));
       const s = decays ? scalars : { ...scalars, wdLr: 0 };
       if (global) {
-        this.updateOne(param, grad, slots, { sumSq: global, clip: this.globalClipNorm! }, s);
+        this.updateOne(param, grad, slots, { sumSq: global, clip: this.globalClipNorm! }, s, gate);
       } else if (this.clipNorm !== undefined) {
         const own = sumOfSquares(grad);
-        this.updateOne(param, grad, slots, { sumSq: own, clip: this.clipNorm }, s);
+        this.updateOne(param, grad, slots, { sumSq: own, clip: this.clipNorm }, s, gate);
         own.dispose();
       } else {
-        this.updateOne(param, grad, slots, { sumSq: null, clip: 0 }, s);
+        this.updateOne(param, grad, slots, { sumSq: null, clip: 0 }, s, gate);
       }
       // NOTE: a param updated in place is a new version of its Variable (folded-weight caches compare versions).
       markWritten(param);

@@ -28,8 +28,13 @@ export class SGD extends BaseOptimizer {
     return this.momentum !== 0 ? ['momentum'] : [];
   }
 
-  protected updateOne(param: Tensor, grad: Tensor, slots: Tensor[], clip: ClipInput, s: StepScalars): void {
-    sgdUpdate(param, grad, slots[0] ?? null, clip, { lr: s.lr, wdLr: s.wdLr, momentum: this.momentum, nesterov: this.nesterov });
+  // NOTE: true only while updateOne is this one: a subclass that overrides it may run kernels without the gate.
+  protected override updatesHonourGate(): boolean {
+    return this.updateOne === SGD.prototype.updateOne;
+  }
+
+  protected updateOne(param: Tensor, grad: Tensor, slots: Tensor[], clip: ClipInput, s: StepScalars, gate: Tensor | null): void {
+    sgdUpdate(param, grad, slots[0] ?? null, clip, { lr: s.lr, wdLr: s.wdLr, momentum: this.momentum, nesterov: this.nesterov }, gate);
   }
 
   protected hyperConfig(): Record<string, unknown> {
