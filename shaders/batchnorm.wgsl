@@ -25,10 +25,13 @@
 //                        [scale | beta] and dy becomes dz = dy * act'(z) (BN fused with its activation).
 // channel_scale_dx:      in: dy, x, p0, p1, gamma   out: dx
 //                        MODE 0: dx = dy * gamma / sqrt(p1 + eps) (inference batch norm, p1 = moving variance);
-//                        MODE 1: dx = dy * act'(x*p0 + p1) * p0 (scale-shift).
+//                        MODE 1: dx = dy * act'(x*p0 + p1) * p0 (scale-shift);
+//                        MODE 2: dx = dy * act'(z) * scale, z = (x - p0)*scale + beta, p1 = packed [scale | beta]
+//                        (inference batch norm fused with its activation).
 // scale_shift:           in: x, scale, shift   out: y = act(x*scale + shift).
 // bn_fold:               in: mean, var, gamma, beta   out: scale, shift   one invocation: one channel,
 //                        scale = gamma/sqrt(var+eps), shift = beta - mean*scale. Dispatch: grid(ceil(C / WG)).
+// bn_pack:               in: var, gamma, beta   out: packed [2C] = [gamma / sqrt(var + eps) | beta] (bn_apply's scale).
 // bn_fold_backward:      in: g, mean, var   out: dgamma   one invocation: one channel;
 //                        MODE 0 (through scale): g/sqrt(var+eps); MODE 1 (through shift): -g*mean/sqrt(var+eps).
 // moving_update:         in: batch   out: moving (in place)   one invocation: one element,
@@ -169,6 +172,26 @@ fn bn_fold(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
   if (HAS_BETA) { shift += obeta[c]; }
   oscale[c] = scale;
   oshift[c] = shift;
+}
+
+@group(0) @binding(0) var<storage, read> qvar: array<f32>;
+@group(0) @binding(1) var<storage, read> qgamma: array<f32>;
+@group(0) @binding(2) var<storage, read> qbeta: array<f32>;
+@group(0) @binding(3) var<storage, read_write> qpacked: array<f32>;
+@group(0) @binding(4) var<uniform> qp: ChannelParams;
+
+@compute @workgroup_size(WG)
+fn bn_pack(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>) {
+  let c = gid(lid, wid, nwg);
+  if (c >= qp.c) { return; }
+  // NOTE: bn_apply's own expression for the scale, so the backward's z is the forward's.
+  var scale = 1.0 / sqrt(qvar[c] + qp.eps);
+  if (HAS_GAMMA) { scale *= qgamma[c]; }
+  var beta = 0.0;
+  if (HAS_BETA) { beta = qbeta[c]; }
+  qpacked[c] = scale;
+  qpacked[qp.c + c] = beta;
 }
 
 @group(0) @binding(0) var<storage, read> kg: array<f32>;

@@ -152,12 +152,20 @@ fn channel_scale_dx(@builtin(local_invocation_index) lid: u32, @builtin(workgrou
       let j = r * cp.c + b.c;
       cdx[j] = cdy[j] * scale;
     }
-  } else {
+  } else if (MODE == 1u) {
     let s = cp0[b.c];
     let t = cp1[b.c];
     for (var r = b.r0; r < b.r1; r++) {
       let j = r * cp.c + b.c;
       cdx[j] = cdy[j] * act_grad_l(cx[j] * s + t) * s;
+    }
+  } else {
+    let mean = cp0[b.c];
+    let s = cp1[b.c];
+    let beta = cp1[cp.c + b.c];
+    for (var r = b.r0; r < b.r1; r++) {
+      let j = r * cp.c + b.c;
+      cdx[j] = cdy[j] * act_grad_l((cx[j] - mean) * s + beta) * s;
     }
   }
 }

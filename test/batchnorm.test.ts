@@ -285,6 +285,40 @@ describe('batchNormTrain with a fused activation', () => {
     }
   }
 
+  // Moving statistics (inference mode, Keras fine-tuning): the same fusion with constant statistics.
+  for (const act of ['relu6', 'silu'] as const) {
+    for (const c of [5, 8]) {
+      it(`batchNormInference + ${act}, C = ${c}: forward matches the oracle and the backward central differences`, async () => {
+        const s = [3, 4, 4, c];
+        const mean = randomValues(c, 160 + c, -1, 1);
+        const variance = randomValues(c, 161 + c, 0.5, 2);
+        const mm = g.tensor(mean, [c]);
+        const mv = g.tensor(variance, [c]);
+        const x = randomValues(size(s), 162 + c, -3, 3);
+        const gamma = randomValues(c, 163 + c, 1, 4);
+        const beta = randomValues(c, 164 + c, -1, 3);
+        const refOf = (a: RefTensor, ga: RefTensor | null, be: RefTensor | null) => batchNormInferenceRef(a, ref(mean, [c]), ref(variance, [c]), ga, be, EPS, act);
+        const y = g.batchNormInference(g.tensor(x, s), mm, mv, g.tensor(gamma, [c]), g.tensor(beta, [c]), EPS, act);
+        await expectTensor(y, refOf(ref(x, s), ref(gamma, [c]), ref(beta, [c])), { atol: 1e-4, rtol: 1e-4 }, 'y');
+        await gradCheck({
+          shapes: [[2, 3, 3, c], [c], [c]],
+          ranges: [[-3, 3], [1, 4], [-1, 3]],
+          gpu: ([a, ga, be]) => g.batchNormInference(a!, mm, mv, ga!, be!, EPS, act),
+          ref: ([a, ga, be]) => refOf(a!, ga!, be!),
+          seed: 170 + c,
+        });
+        await gradCheck({
+          shapes: [[2, 9, 9, c]],
+          ranges: [[-3, 3]],
+          gpu: ([a]) => g.batchNormInference(a!, mm, mv, null, null, EPS, act),
+          ref: ([a]) => refOf(a!, null, null),
+          mode: 'directional',
+          seed: 180 + c,
+        });
+      });
+    }
+  }
+
   it('without gamma and beta, the backward reaches x through the statistics and the activation', async () => {
     await gradCheck({
       shapes: [[2, 5, 5, 6]],

@@ -105,6 +105,12 @@ const foldKernel = defineKernel<ChannelParams>({
   uniforms: channelUniforms, workgroups: channelGroups,
 });
 
+const packKernel = defineKernel<ChannelParams>({
+  name: 'bn_pack', shader: 'batchnorm', entryPoint: 'bn_pack', inputs: 3, outputs: 1,
+  constants: (p) => ({ WG, HAS_GAMMA: p.hasGamma ? 1 : 0, HAS_BETA: p.hasBeta ? 1 : 0 }),
+  uniforms: channelUniforms, workgroups: channelGroups,
+});
+
 const foldBackward = defineKernel<ChannelParams>({
   name: 'bn_fold_backward', shader: 'batchnorm', entryPoint: 'bn_fold_backward', inputs: 3, outputs: 1,
   constants: (p) => ({ WG, MODE: p.mode ?? 0 }), uniforms: channelUniforms, workgroups: channelGroups,
@@ -237,12 +243,12 @@ function paramGrads(dx: Tensor | null, gamma: Tensor | null, beta: Tensor | null
 }
 
 /**
- * Inference-mode batch normalization with the moving statistics (treated as constants).
- * The backward is the per-channel scale dx = g * gamma / sqrt(var + eps), with dgamma and dbeta for frozen-statistics
- * fine-tuning.
+ * Inference-mode batch normalization with the moving statistics (treated as constants), then `activation` (default
+ * 'linear') in the same pass. The backward is the per-channel scale dx = g * act'(z) * gamma / sqrt(var + eps), with
+ * dgamma and dbeta for frozen-statistics fine-tuning (the pre-activation z is recomputed from x, never stored).
  */
 export function batchNormInference(
-  x: Tensor, movingMean: Tensor, movingVar: Tensor, gamma: Tensor | null, beta: Tensor | null, epsilon = 1e-3,
+  x: Tensor, movingMean: Tensor, movingVar: Tensor, gamma: Tensor | null, beta: Tensor | null, epsilon = 1e-3, activation?: ChannelActivation,
 ): Tensor {
   const op = 'batchNormInference';
   const c = channelsOf(op, x);
@@ -250,19 +256,34 @@ export function batchNormInference(
   checkChannelParam(op, x, c, movingVar, 'movingVar');
   checkChannelParam(op, x, c, gamma, 'gamma');
   checkChannelParam(op, x, c, beta, 'beta');
+  const act = activationCode(op, activation);
   const d = x.device;
   const y = new Tensor(d, x.shape, 'float32');
-  const ep: ElemParams = { m: c === 0 ? 0 : x.size / c, c, eps: epsilon, count: 0, hasGamma: gamma !== null, hasBeta: beta !== null };
+  const ep: ElemParams = { m: c === 0 ? 0 : x.size / c, c, eps: epsilon, count: 0, act, hasGamma: gamma !== null, hasBeta: beta !== null };
   runElem(d, applyKernel, [x.buffer, movingMean.buffer, movingVar.buffer, (gamma ?? x).buffer, (beta ?? x).buffer], y.buffer, ep);
   const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
   return recordOp(y, inputs, op, (g, needs) => {
+    // NOTE: with an activation, [scale | beta] lets the backward recompute z (MODE 2 of the dx and sum kernels).
+    let packed: Tensor | null = null;
+    if (act !== 0) {
+      packed = new Tensor(d, [2 * c], 'float32');
+      const cp: ChannelParams = { c, s: 0, eps: epsilon, momentum: 0, hasGamma: gamma !== null, hasBeta: beta !== null };
+      d.run(packKernel, [movingVar.buffer, (gamma ?? movingVar).buffer, (beta ?? movingVar).buffer], [packed.buffer], cp);
+    }
     let dx: Tensor | null = null;
     if (needs[0]) {
       dx = new Tensor(d, x.shape, 'float32');
-      runElem(d, channelScaleDx, [g.buffer, x.buffer, movingMean.buffer, movingVar.buffer, (gamma ?? x).buffer], dx.buffer, { ...ep, mode: 0 });
+      const [p0, p1] = packed ? [movingMean, packed] : [movingMean, movingVar];
+      runElem(d, channelScaleDx, [g.buffer, x.buffer, p0.buffer, p1.buffer, (gamma ?? x).buffer], dx.buffer, { ...ep, mode: packed ? 2 : 0 });
     }
-    if (!needs.slice(1).some(Boolean)) return [dx, ...inputs.slice(1).map(() => null)];
-    const [dbeta, dgamma] = channelGradSums(g, x, movingMean, movingVar, 0, 0, movingVar, epsilon);
+    if (!needs.slice(1).some(Boolean)) {
+      packed?.dispose();
+      return [dx, ...inputs.slice(1).map(() => null)];
+    }
+    const [dbeta, dgamma] = packed
+      ? channelGradSums(g, x, movingMean, packed, 2, act, movingVar, epsilon)
+      : channelGradSums(g, x, movingMean, movingVar, 0, 0, movingVar, epsilon);
+    packed?.dispose();
     return paramGrads(dx, gamma, beta, needs, dgamma, dbeta);
   });
 }

@@ -33,14 +33,22 @@ export function normalizeRef(x: RefTensor, mean: RefTensor, variance: RefTensor,
 /** Training-mode batch normalization with batch statistics, then `activation` (default linear) per element. */
 export function batchNormTrainRef(x: RefTensor, gamma: RefTensor | null, beta: RefTensor | null, eps: number, activation?: string) {
   const { mean, variance } = channelMomentsRef(x);
-  const z = normalizeRef(x, mean, variance, gamma, beta, eps);
-  const f = activation ? channelActivationRef[activation] : (v: number) => v;
-  if (!f) throw new Error(`reference: no activation ${activation}`);
-  return { y: { shape: z.shape, data: z.data.map(f) }, mean, variance };
+  return { y: activateRef(normalizeRef(x, mean, variance, gamma, beta, eps), activation), mean, variance };
 }
 
-/** Inference-mode batch normalization with given (moving) statistics. */
-export const batchNormInferenceRef = normalizeRef;
+/** Inference-mode batch normalization with given (moving) statistics, then `activation` (default linear). */
+export function batchNormInferenceRef(
+  x: RefTensor, mean: RefTensor, variance: RefTensor, gamma: RefTensor | null, beta: RefTensor | null, eps: number, activation?: string,
+): RefTensor {
+  return activateRef(normalizeRef(x, mean, variance, gamma, beta, eps), activation);
+}
+
+/** `activation` (default linear) applied to every element. */
+function activateRef(z: RefTensor, activation: string | undefined): RefTensor {
+  const f = activation ? channelActivationRef[activation] : (v: number) => v;
+  if (!f) throw new Error(`reference: no activation ${activation}`);
+  return { shape: z.shape, data: z.data.map(f) };
+}
 
 /** Keras' moving statistic update: moving * momentum + batch * (1 - momentum). */
 export function movingUpdateRef(moving: RefTensor, batch: RefTensor, momentum: number): RefTensor {

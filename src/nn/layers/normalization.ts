@@ -1,7 +1,7 @@
 // BatchNormalization (Keras semantics: batch statistics and moving-statistics updates only when training and
 // trainable) and Normalization (fixed or adapted per-channel mean and variance).
 
-import { batchNormInference, batchNormTrain, div, foldBatchNorm, maximum, fullLike, mean as meanOp, scaleShift, sqrt, square, sub, updateMovingStats } from '../../ops/index.js';
+import { batchNormInference, batchNormTrain, div, maximum, fullLike, mean as meanOp, scaleShift, sqrt, square, sub, updateMovingStats } from '../../ops/index.js';
 import type { ChannelActivation } from '../../ops/batchnorm.js';
 import { keep, noGrad, tidy } from '../../tensor/engine.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -62,8 +62,8 @@ export class BatchNormalization extends Layer {
   }
 
   /**
-   * The layer's output followed by `activation` (default 'linear'), in one pass each way: training mode fuses the
-   * activation into the batch-statistics kernels, inference mode into the folded per-channel affine (scaleShift).
+   * The layer's output followed by `activation` (default 'linear'), in one pass each way: the activation is fused
+   * into the batch-norm kernels on batch statistics (training) and on moving statistics (inference mode).
    * Fusion (src/nn/fusion.ts) calls it for a BN → Activation pair; it updates the moving statistics as call does.
    */
   normalize(x: Tensor, ctx: CallContext, activation: ChannelActivation = 'linear'): Tensor {
@@ -75,9 +75,7 @@ export class BatchNormalization extends Layer {
     const movingVar = this.movingVariance!.value;
     // NOTE: Keras: a frozen BN (its own flag or a container's) runs in inference mode even while training.
     if (!(ctx.training && this.trainable && !ctx.frozen)) {
-      if (activation === 'linear') return batchNormInference(x, movingMean, movingVar, gamma, beta, this.epsilon);
-      const { scale, shift } = foldBatchNorm(movingMean, movingVar, gamma, beta, this.epsilon);
-      return scaleShift(x, scale, shift, activation);
+      return batchNormInference(x, movingMean, movingVar, gamma, beta, this.epsilon, activation);
     }
     const { y, mean, variance } = batchNormTrain(x, gamma, beta, this.epsilon, activation);
     updateMovingStats(movingMean, mean, this.momentum);
