@@ -56,6 +56,14 @@ fn act_grad_l(z: f32) -> f32 {
 
 @group(0) @binding(0) var<storage, read> fpart: array<f32>;
 
+// A channel's (gamma / sqrt(var + eps), beta), the [scale | beta] pair the fused backward recomputes z from; bn_apply's
+// own expression for the scale, so that z is the forward's. gamma and beta count only under HAS_GAMMA / HAS_BETA.
+fn scale_beta(v: f32, eps: f32, gamma: f32, beta: f32) -> vec2<f32> {
+  var scale = 1.0 / sqrt(v + eps);
+  if (HAS_GAMMA) { scale *= gamma; }
+  return vec2<f32>(scale, select(0.0, beta, HAS_BETA));
+}
+
 // Chan's parallel combination of channel c's S partials: (mean, biased variance).
 fn combined_moments(c: u32, p: ChunkParams) -> vec2<f32> {
   // NOTE: combining deltas from the first chunk's mean keeps the running mean small: near |mean| = 1000 every
@@ -122,13 +130,9 @@ fn bn_stats_finalize_act(@builtin(local_invocation_index) lid: u32, @builtin(wor
   evar[c] = mv.y;
   emean2[c] = mv.x;
   evar2[c] = mv.y;
-  // NOTE: bn_apply's own expression for the scale, so the backward's z is the forward's.
-  var scale = 1.0 / sqrt(mv.y + ep.eps);
-  if (HAS_GAMMA) { scale *= egamma[c]; }
-  var beta = 0.0;
-  if (HAS_BETA) { beta = ebeta[c]; }
-  epacked[c] = scale;
-  epacked[ep.c + c] = beta;
+  let sb = scale_beta(mv.y, ep.eps, egamma[c], ebeta[c]);
+  epacked[c] = sb.x;
+  epacked[ep.c + c] = sb.y;
 }
 
 @group(0) @binding(0) var<storage, read> hpart: array<f32>;
@@ -185,13 +189,9 @@ fn bn_pack(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
            @builtin(num_workgroups) nwg: vec3<u32>) {
   let c = gid(lid, wid, nwg);
   if (c >= qp.c) { return; }
-  // NOTE: bn_apply's own expression for the scale, so the backward's z is the forward's.
-  var scale = 1.0 / sqrt(qvar[c] + qp.eps);
-  if (HAS_GAMMA) { scale *= qgamma[c]; }
-  var beta = 0.0;
-  if (HAS_BETA) { beta = qbeta[c]; }
-  qpacked[c] = scale;
-  qpacked[qp.c + c] = beta;
+  let sb = scale_beta(qvar[c], qp.eps, qgamma[c], qbeta[c]);
+  qpacked[c] = sb.x;
+  qpacked[qp.c + c] = sb.y;
 }
 
 @group(0) @binding(0) var<storage, read> kg: array<f32>;

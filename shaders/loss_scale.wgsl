@@ -50,22 +50,25 @@ fn linear_base(lid: u32, wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return ((wid.x + wid.y * nwg.x) * WG + lid) * 4u;
 }
 
+// Whether every element this invocation unscaled (before and after) was finite.
+var<private> all_finite: bool = true;
+
+fn unscale_one(x: f32, s: f32) -> f32 {
+  let y = x / s;
+  all_finite = all_finite && is_finite(x) && is_finite(y);
+  return y;
+}
+
 @compute @workgroup_size(WG)
 fn unscale(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
            @builtin(num_workgroups) nwg: vec3<u32>) {
   let base = linear_base(lid, wid, nwg);
   let s = scale_in[0];
-  var ok = true;
   for (var k = 0u; k < 4u; k++) {
     let i = base + k;
-    if (i < size_u.n) {
-      let x = grad[i];
-      let y = x / s;
-      ok = ok && is_finite(x) && is_finite(y);
-      grad[i] = y;
-    }
+    if (i < size_u.n) { grad[i] = unscale_one(grad[i], s); }
   }
-  if (!ok) {
+  if (!all_finite) {
     atomicOr(&flags[0], 1u);
   }
 }
@@ -87,15 +90,6 @@ struct Sizes6 {
 @group(0) @binding(6) var<storage, read_write> g6_4: array<f32>;
 @group(0) @binding(7) var<storage, read_write> g6_5: array<f32>;
 @group(0) @binding(8) var<uniform> sizes6_u: Sizes6;
-
-// Whether every element this invocation unscaled (before and after) was finite.
-var<private> all_finite: bool = true;
-
-fn unscale_one(x: f32, s: f32) -> f32 {
-  let y = x / s;
-  all_finite = all_finite && is_finite(x) && is_finite(y);
-  return y;
-}
 
 @compute @workgroup_size(WG)
 fn unscale6(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
