@@ -193,10 +193,10 @@ function convGroup(t: ConvTail, pad: { node: Node; padding: Pads } | null, res: 
 
 /**
  * While a gradient is recorded, or while BN uses batch statistics: the conv (with the absorbed padding), then BN and
- * its activation as one pass each way (BatchNormalization.normalize): with moving statistics a scaleShift whose
- * backward reaches the conv, gamma and beta (Keras fine-tuning with a base applied `training: false`); with batch
- * statistics the training kernels with the activation fused, so the pre-activation is never stored. Null when that
- * does not apply (the nodes run one by one).
+ * its activation as one pass each way (BatchNormalization.normalize: the batch-norm kernels apply the activation and
+ * their backward recomputes the pre-activation, which is never stored), on moving statistics (Keras fine-tuning with
+ * a base applied `training: false`; the backward reaches the conv, gamma and beta) or batch statistics. Null when
+ * that does not apply (the nodes run one by one).
  */
 function recordedTail(t: ConvTail, conv: Conv2D | DepthwiseConv2D, pad: { padding: Pads } | null, res: Residual | null, x: Tensor, ctxOf: (n: Node) => CallContext): Tensor | null {
   const bn = t.bn;
