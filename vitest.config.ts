@@ -9,7 +9,7 @@ import { chromiumLaunchOptions, findChromium } from './tools/browser/chromium.js
 // and headless Chromium (WebGPU on SwiftShader). One suite, two hosts.
 export const BROWSER_SUITES = [
   'matmul', 'conv2d', 'depthwise-conv2d', 'batchnorm', 'pool', 'elementwise', 'reduce', 'softmax', 'layout',
-  'autograd', 'optimizers', 'augment', 'mbconv', 'fusion-ops',
+  'autograd', 'optimizers', 'augment', 'mbconv', 'fusion-ops', 'mixed-precision-gate',
 ].map((name) => `test/${name}.test.ts`);
 
 // NOTE: a missing Chromium must fail the browser project loudly, never skip it: vitest then reports the launch error.
