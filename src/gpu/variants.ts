@@ -108,6 +108,17 @@ export function checkVariantName(f: VariantFamily, name: string): void {
   }
 }
 
+/**
+ * The variant a call of family `f` runs: the forced one (tests; its name checked against the family), else
+ * `otherwise()` (the tuner's choice, a precision variant or the heuristic). Every family picks through this.
+ */
+export function forcedOr(f: VariantFamily, otherwise: () => string): string {
+  const name = forcedVariant(f.family);
+  if (name === undefined) return otherwise();
+  checkVariantName(f, name);
+  return name;
+}
+
 /** The precision kernels compute in: 'float32', or 'float16' under a mixed-precision policy (f16 storage tiles). */
 export type ComputePrecision = 'float32' | 'float16';
 

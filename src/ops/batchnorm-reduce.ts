@@ -6,7 +6,7 @@ import type { Device } from '../gpu/device.js';
 import { defineKernel, grid, type Kernel } from '../gpu/kernel.js';
 import { tunedVariant, type TuneJob } from '../gpu/tuner.js';
 import { Uniforms } from '../gpu/uniforms.js';
-import { capsOf, checkVariantName, forcedVariant, registerFamily, unsupportedReason, type AdapterCaps, type VariantNeeds } from '../gpu/variants.js';
+import { capsOf, forcedOr, registerFamily, unsupportedReason, type AdapterCaps, type VariantNeeds } from '../gpu/variants.js';
 import { randomUniform, Tensor } from '../tensor/tensor.js';
 
 /** The batch-norm reduction variants, the heuristic default first. */
@@ -114,14 +114,7 @@ export function batchNormBucket(m: number, c: number): string {
 
 /** The variant a reduction over [m, c] runs: forced (tests), tuned (GRAFT_TUNE=on) or 'register'. */
 export function batchNormVariant(device: Device, m: number, c: number): BatchNormVariant {
-  const forced = forcedVariant('batchnorm');
-  let v: BatchNormVariant;
-  if (forced !== undefined) {
-    checkVariantName(batchNormFamily, forced);
-    v = forced as BatchNormVariant;
-  } else {
-    v = tunedVariant(device, 'batchnorm', batchNormBucket(m, c), 'register', () => tuneJob(device, m, c)) as BatchNormVariant;
-  }
+  const v = forcedOr(batchNormFamily, () => tunedVariant(device, 'batchnorm', batchNormBucket(m, c), 'register', () => tuneJob(device, m, c))) as BatchNormVariant;
   const why = batchNormVariantUnsupported(capsOf(device), v);
   if (why) throw new Error(why);
   return v;

@@ -6,7 +6,7 @@ import type { Device } from '../gpu/device.js';
 import { defineKernel, grid, type Kernel } from '../gpu/kernel.js';
 import { tunedVariant, type TuneJob } from '../gpu/tuner.js';
 import { Uniforms } from '../gpu/uniforms.js';
-import { capsOf, checkVariantName, type AdapterCaps, forcedVariant, forceVariant, registerFamily, unsupportedReason } from '../gpu/variants.js';
+import { capsOf, type AdapterCaps, forcedOr, forceVariant, registerFamily, unsupportedReason } from '../gpu/variants.js';
 import { randomUniform, Tensor } from '../tensor/tensor.js';
 
 /** Workgroup size of every optimizer kernel (the WG override), checked against the adapter's limits. */
@@ -30,15 +30,8 @@ type UpdateKind = 'adam' | 'sgd' | 'sgd_momentum';
 
 /** The variant an update of `n` elements runs: forced (tests), tuned (GRAFT_TUNE=on) or the heuristic. */
 function pickVariant(device: Device, kind: UpdateKind, n: number): OptimizerVariant {
-  const forced = forcedVariant('optimizer');
-  let v: OptimizerVariant;
-  if (forced !== undefined) {
-    checkVariantName(optimizerFamily, forced);
-    v = forced as OptimizerVariant;
-  } else {
-    // NOTE: heuristic 'vec4': faster than 'scalar' in 7 of 8 same-run rows of bench/optimizer.ts on lavapipe (0.84-1.7x).
-    v = tunedVariant(device, 'optimizer', optimizerBucket(kind, n), 'vec4', () => tuneJob(device, kind, n)) as OptimizerVariant;
-  }
+  // NOTE: heuristic 'vec4': faster than 'scalar' in 7 of 8 same-run rows of bench/optimizer.ts on lavapipe (0.84-1.7x).
+  const v = forcedOr(optimizerFamily, () => tunedVariant(device, 'optimizer', optimizerBucket(kind, n), 'vec4', () => tuneJob(device, kind, n))) as OptimizerVariant;
   const why = optimizerVariantUnsupported(capsOf(device), v);
   if (why) throw new Error(why);
   return v;

@@ -6,7 +6,7 @@ import type { Device } from '../gpu/device.js';
 import { defineKernel, grid, type Kernel } from '../gpu/kernel.js';
 import { tunedVariant, type TuneJob } from '../gpu/tuner.js';
 import { Uniforms } from '../gpu/uniforms.js';
-import { capsOf, checkVariantName, forcedVariant, registerFamily, unsupportedReason, type AdapterCaps, type VariantNeeds } from '../gpu/variants.js';
+import { capsOf, forcedOr, registerFamily, unsupportedReason, type AdapterCaps, type VariantNeeds } from '../gpu/variants.js';
 import { randomUniform, Tensor } from '../tensor/tensor.js';
 
 /** The pooling variants, the heuristic default first. */
@@ -100,14 +100,7 @@ export function poolBucket(n: number, hw: number, c: number): string {
 
 /** The variant a global average pooling of [n, hw, c] runs: forced (tests), tuned (GRAFT_TUNE=on) or 'register'. */
 export function poolVariant(device: Device, n: number, hw: number, c: number): PoolVariant {
-  const forced = forcedVariant('pool');
-  let v: PoolVariant;
-  if (forced !== undefined) {
-    checkVariantName(poolFamily, forced);
-    v = forced as PoolVariant;
-  } else {
-    v = tunedVariant(device, 'pool', poolBucket(n, hw, c), 'register', () => tuneJob(device, n, hw, c)) as PoolVariant;
-  }
+  const v = forcedOr(poolFamily, () => tunedVariant(device, 'pool', poolBucket(n, hw, c), 'register', () => tuneJob(device, n, hw, c))) as PoolVariant;
   const why = poolVariantUnsupported(capsOf(device), v);
   if (why) throw new Error(why);
   return v;

@@ -5,7 +5,7 @@
 import { defineKernel, grid, type Kernel } from '../gpu/kernel.js';
 import { tunedVariant, type TuneJob } from '../gpu/tuner.js';
 import { Uniforms } from '../gpu/uniforms.js';
-import { capsOf, checkVariantName, forcedVariant, unsupportedReason, type AdapterCaps } from '../gpu/variants.js';
+import { capsOf, forcedOr, unsupportedReason, type AdapterCaps } from '../gpu/variants.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { poolFamily, type PoolVariant } from './pool-reduce.js';
 
@@ -78,14 +78,7 @@ export function windowBucket(shape: readonly number[], g: WindowGeometry, op: nu
  * the bucket) or not (the heuristic, 'register').
  */
 export function windowedTiled(x: Tensor, g: WindowGeometry, op: number, job: () => TuneJob): boolean {
-  const forced = forcedVariant('pool');
-  let v: PoolVariant;
-  if (forced !== undefined) {
-    checkVariantName(poolFamily, forced);
-    v = forced as PoolVariant;
-  } else {
-    v = tunedVariant(x.device, 'pool', windowBucket(x.shape, g, op), 'register', job) as PoolVariant;
-  }
+  const v = forcedOr(poolFamily, () => tunedVariant(x.device, 'pool', windowBucket(x.shape, g, op), 'register', job)) as PoolVariant;
   if (v !== 'workgroup') return false;
   const why = tiledPoolUnsupported(capsOf(x.device), g, x.shape[3]!);
   if (why) throw new Error(why);
