@@ -4,7 +4,8 @@ import type { Device } from '../gpu/device.js';
 import { defineKernel } from '../gpu/kernel.js';
 import { tunedVariant, type TuneJob } from '../gpu/tuner.js';
 import { Uniforms } from '../gpu/uniforms.js';
-import { checkVariantName, forcedVariant, precisionVariant } from '../gpu/variants.js';
+import { forcedOr, precisionVariant } from '../gpu/variants.js';
+import { sumOrderProbe } from './tune-probe.js';
 import { isGradEnabled, noGrad } from '../tensor/engine.js';
 import { randomUniform, recordOp, Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
@@ -92,14 +93,9 @@ export function conv2dBucket(stage: ConvStage, geo: ConvGeometry, cout: number):
  * per adapter and bucket) or 'register'.
  */
 function pickVariant(device: Device, stage: ConvStage, geo: ConvGeometry, cout: number): Conv2DVariant {
-  const forced = forcedVariant('conv2d');
-  if (forced !== undefined) {
-    checkVariantName(conv2dFamily, forced);
-    return forced as Conv2DVariant;
-  }
   const runnable = (v: string) => conv2dVariantUnsupported(device, v as Conv2DVariant, stage, geo, cout) === null;
   const tuned = () => tunedVariant(device, 'conv2d', conv2dBucket(stage, geo, cout), 'register', () => tuneJob(device, stage, geo, cout));
-  return precisionVariant(conv2dFamily, runnable, tuned) as Conv2DVariant;
+  return forcedOr(conv2dFamily, () => precisionVariant(conv2dFamily, runnable, tuned)) as Conv2DVariant;
 }
 
 /** The variant a conv2d stage would run now for these shapes (the bench prints it). */
@@ -135,17 +131,7 @@ function tuneJob(device: Device, stage: ConvStage, geo: ConvGeometry, cout: numb
   return {
     candidates,
     run: (v) => outs.push(runStage(v as Conv2DVariant, stage, ins, geo)),
-    probe: async (v) => {
-      const want = runStage('register', stage, ins, geo);
-      const got = runStage(v as Conv2DVariant, stage, ins, geo);
-      const [w, g] = [(await want.data()) as Float32Array, (await got.data()) as Float32Array];
-      want.dispose();
-      got.dispose();
-      // NOTE: inputs in [-1, 1): a float32 sum of K products differs by order by about eps * sqrt(K) * K / 4.
-      const tol = 1e-5 + 2e-7 * Math.sqrt(k) * (k / 4);
-      for (let i = 0; i < w.length; i++) if (!(Math.abs(g[i]! - w[i]!) <= tol * (1 + Math.abs(w[i]!)))) return false;
-      return true;
-    },
+    probe: sumOrderProbe((v) => runStage(v as Conv2DVariant, stage, ins, geo), k),
     dispose: () => {
       for (const t of [ins.x, ins.f, ins.dy, ...outs]) t.dispose();
       outs.length = 0;

@@ -3,7 +3,8 @@
 
 import type { Device } from '../gpu/device.js';
 import { tunedVariant, type TuneJob } from '../gpu/tuner.js';
-import { checkVariantName, forcedVariant, precisionVariant } from '../gpu/variants.js';
+import { forcedOr, precisionVariant } from '../gpu/variants.js';
+import { sumOrderProbe } from './tune-probe.js';
 import { isGradEnabled } from '../tensor/engine.js';
 import { randomUniform, recordOp, Tensor } from '../tensor/tensor.js';
 import { relu, relu6, sigmoid, silu } from './elementwise.js';
@@ -44,14 +45,9 @@ export function depthwiseBucket(stage: DepthwiseStage, geo: ConvGeometry, mult: 
  * tuned (GRAFT_TUNE=on, measured per adapter and bucket), or 'register'.
  */
 function pickVariant(device: Device, stage: DepthwiseStage, geo: ConvGeometry, mult: number): DepthwiseVariant {
-  const forced = forcedVariant('depthwise');
-  if (forced !== undefined) {
-    checkVariantName(depthwiseFamily, forced);
-    return forced as DepthwiseVariant;
-  }
   const runnable = (v: string) => depthwiseVariantUnsupported(device, v as DepthwiseVariant, stage, geo, mult) === null;
   const tuned = () => tunedVariant(device, 'depthwise', depthwiseBucket(stage, geo, mult), 'register', () => tuneJob(device, stage, geo, mult));
-  return precisionVariant(depthwiseFamily, runnable, tuned) as DepthwiseVariant;
+  return forcedOr(depthwiseFamily, () => precisionVariant(depthwiseFamily, runnable, tuned)) as DepthwiseVariant;
 }
 
 /** The variant `stage` of a depthwise convolution of this shape would run now (the bench prints it). */
@@ -73,22 +69,12 @@ function tuneJob(device: Device, stage: DepthwiseStage, geo: ConvGeometry, mult:
     if (stage === 'backward_input') return runDepthwiseBackwardInput(variant, dy, f, geo);
     return runDepthwiseBackwardFilter(variant, x, dy, filterShape, geo);
   };
-  // NOTE: a sum of K products of values in [-1, 1) differs by order by about eps * sqrt(K) * K / 4; the filter
-  // gradient sums N*OH*OW*(taps) products.
+  // NOTE: the filter gradient sums N*OH*OW products per tap; the other stages KH*KW*MULT.
   const k = stage === 'backward_filter' ? geo.n * geo.oh * geo.ow : geo.kh * geo.kw * mult;
-  const tol = 1e-5 + 2e-7 * Math.sqrt(k) * (k / 4);
   return {
     candidates: DEPTHWISE_VARIANTS.filter((v) => !depthwiseFamily.lowPrecision.includes(v) && depthwiseVariantUnsupported(device, v, stage, geo, mult) === null),
     run: (v) => outs.push(run(v)),
-    probe: async (v) => {
-      const want = run('register');
-      const got = run(v);
-      const [w, g] = [(await want.data()) as Float32Array, (await got.data()) as Float32Array];
-      want.dispose();
-      got.dispose();
-      for (let i = 0; i < w.length; i++) if (!(Math.abs(g[i]! - w[i]!) <= tol * (1 + Math.abs(w[i]!)))) return false;
-      return true;
-    },
+    probe: sumOrderProbe(run, k),
     dispose: () => {
       for (const t of [x, f, dy, ...outs]) t.dispose();
       outs.length = 0;

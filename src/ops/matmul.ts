@@ -3,7 +3,8 @@
 import type { Device } from '../gpu/device.js';
 import { defineKernel, grid } from '../gpu/kernel.js';
 import { tunedVariant, type TuneJob } from '../gpu/tuner.js';
-import { checkVariantName, forcedVariant, precisionVariant } from '../gpu/variants.js';
+import { forcedOr, precisionVariant } from '../gpu/variants.js';
+import { sumOrderProbe } from './tune-probe.js';
 import { Uniforms } from '../gpu/uniforms.js';
 import { isGradEnabled } from '../tensor/engine.js';
 import { randomUniform, recordOp, Tensor } from '../tensor/tensor.js';
@@ -152,15 +153,10 @@ function foldBatch(plan: MatmulPlan, o: MatmulOptions): MatmulPlan {
  * when the adapter runs it; else tuned (GRAFT_TUNE=on, measured per adapter and bucket) or 'register'.
  */
 function pickVariant(a: Tensor, plan: MatmulPlan): MatmulVariant {
-  const forced = forcedVariant('matmul');
-  if (forced !== undefined) {
-    checkVariantName(matmulFamily, forced);
-    return forced as MatmulVariant;
-  }
   const device = a.device;
   const runnable = (v: string) => matmulVariantUnsupported(device, v as MatmulVariant, plan) === null;
   const tuned = () => tunedVariant(device, 'matmul', matmulBucket(plan), 'register', () => tuneJob(device, plan));
-  return precisionVariant(matmulFamily, runnable, tuned) as MatmulVariant;
+  return forcedOr(matmulFamily, () => precisionVariant(matmulFamily, runnable, tuned)) as MatmulVariant;
 }
 
 const log2up = (v: number) => (v <= 1 ? 0 : Math.ceil(Math.log2(v)));
@@ -194,17 +190,7 @@ function tuneJob(device: Device, plan: MatmulPlan): TuneJob {
   return {
     candidates,
     run: (v) => outs.push(run(v)),
-    probe: async (v) => {
-      const want = run('register');
-      const got = run(v);
-      const [w, g] = [(await want.data()) as Float32Array, (await got.data()) as Float32Array];
-      want.dispose();
-      got.dispose();
-      // NOTE: inputs in [-1, 1): a float32 sum of K products differs by order by about eps * sqrt(K) * K / 4.
-      const tol = 1e-5 + 2e-7 * Math.sqrt(plan.k) * (plan.k / 4);
-      for (let i = 0; i < w.length; i++) if (!(Math.abs(g[i]! - w[i]!) <= tol * (1 + Math.abs(w[i]!)))) return false;
-      return true;
-    },
+    probe: sumOrderProbe(run, plan.k),
     dispose: () => {
       for (const t of [a, b, ...outs]) t.dispose();
       outs.length = 0;
