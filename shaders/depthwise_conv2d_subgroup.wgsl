@@ -12,21 +12,10 @@
 enable subgroups;
 
 override WGS: u32 = 64u;
-override KW: u32 = 3u;
-override KH: u32 = 3u;
-override SW: u32 = 1u;
-override SH: u32 = 1u;
-override DW: u32 = 1u;
-override DH: u32 = 1u;
+//! include depthwise_vec4_params
 
 const MAXT: u32 = 25u;
 const TB: u32 = 5u;
-
-struct TParams {
-  n: u32, h: u32, w: u32, ch: u32,
-  oh: u32, ow: u32, pt: u32, pl: u32,
-  act: u32, has_bias: u32, groups: u32, _p0: u32,
-}
 
 @group(0) @binding(0) var<storage, read> x4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> dy4: array<vec4<f32>>;

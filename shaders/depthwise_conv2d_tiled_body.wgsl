@@ -19,18 +19,7 @@ override PW: u32 = 4u;
 override PH: u32 = 4u;
 override TW: u32 = 6u;
 override TH: u32 = 6u;
-override KW: u32 = 3u;
-override KH: u32 = 3u;
-override SW: u32 = 1u;
-override SH: u32 = 1u;
-override DW: u32 = 1u;
-override DH: u32 = 1u;
-
-struct TParams {
-  n: u32, h: u32, w: u32, ch: u32,
-  oh: u32, ow: u32, pt: u32, pl: u32,
-  act: u32, has_bias: u32, groups: u32, _p0: u32,
-}
+//! include depthwise_vec4_params
 
 //! include activation
 
