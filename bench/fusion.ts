@@ -23,33 +23,9 @@ const suite: Suite = async (ctx) => {
     for (const b of batches) {
       const x = randomUniform([b, size, size, 3], 0, 255, { seed: 4 });
       const run = () => noGrad(() => (model.apply(x) as Tensor).dispose());
-      const figures: Record<'fused' | 'unfused', { ms: number; dispatches: number; mb: number; peak: number }> = {
-        fused: { ms: 0, dispatches: 0, mb: 0, peak: 0 },
-        unfused: { ms: 0, dispatches: 0, mb: 0, peak: 0 },
-      };
-      // NOTE: unfused first, then fused, then both again, keeping the second timing of each (the machine may be loaded).
-      for (const round of [0, 1]) {
-        for (const mode of ['unfused', 'fused'] as const) {
-          setFusion(mode === 'fused');
-          const t = await timeAsync(run, sync, { iters: ctx.quick ? 3 : 10 });
-          const f = figures[mode];
-          f.ms = round === 0 ? t.ms : Math.min(f.ms, t.ms);
-          if (isInstrumented()) {
-            const c = await countWork(ctx.device.gpu, run, sync);
-            Object.assign(f, { dispatches: c.dispatches / b, mb: c.kernelBytes / MB / b, peak: c.peakBytes / MB });
-          }
-        }
-      }
-      setFusion(true);
+      const figures = await fusedVsUnfused(ctx, run, sync, { iters: ctx.quick ? 3 : 10, per: b, emptyPool: false });
       ctx.log(`fusion b${b}: ${figures.unfused.dispatches} -> ${figures.fused.dispatches} dispatches per image`);
-      const label = `efficientnet-b0 inference batch ${b} (${size}x${size})`;
-      const row = (what: string, metric: BenchRow['metric'], k: 'ms' | 'dispatches' | 'mb' | 'peak'): BenchRow => ({
-        name: `${label}${what}`, metric, graft: figures.fused[k], peers: { unfused: figures.unfused[k] },
-      });
-      rows.push(row(', fused', 'ms', 'ms'));
-      if (isInstrumented()) {
-        rows.push(row(': dispatches per image', 'dispatches', 'dispatches'), row(': bound storage MB per image', 'MB', 'mb'), row(': peak GPU memory', 'MB', 'peak'));
-      }
+      rows.push(...comparisonRows(`efficientnet-b0 inference batch ${b} (${size}x${size})`, 'image', figures));
       x.dispose();
     }
     const trainBatches = ctx.options['train-batches'] === 'none' ? [] : intList(ctx, 'train-batches', [ctx.quick ? 2 : 8]);
@@ -77,35 +53,59 @@ async function trainingRows(ctx: BenchContext, b: number): Promise<BenchRow[]> {
   const sync = async () => {
     await acc.read();
   };
-  const figures: Record<'fused' | 'unfused', Figures> = { fused: { ms: 0, dispatches: 0, mb: 0, peak: 0 }, unfused: { ms: 0, dispatches: 0, mb: 0, peak: 0 } };
+  let figures: Comparison;
   try {
-    for (const round of [0, 1]) {
-      for (const mode of ['unfused', 'fused'] as const) {
-        setFusion(mode === 'fused');
-        const t = await timeAsync(step, sync, { iters: ctx.quick ? 2 : 3 });
-        const f = figures[mode];
-        f.ms = round === 0 ? t.ms : Math.min(f.ms, t.ms);
-        if (isInstrumented()) {
-          ctx.device.pool.trim();
-          const c = await countWork(ctx.device.gpu, step, sync);
-          Object.assign(f, { dispatches: c.dispatches, mb: c.kernelBytes / MB, peak: c.peakBytes / MB });
-        }
-      }
-    }
+    figures = await fusedVsUnfused(ctx, step, sync, { iters: ctx.quick ? 2 : 3, per: 1, emptyPool: true });
   } finally {
-    setFusion(true);
     acc.dispose();
     optimizer.dispose();
     for (const t of [x, y]) t.dispose();
     model.dispose();
   }
   ctx.log(`fusion training b${b}: ${figures.unfused.dispatches} -> ${figures.fused.dispatches} dispatches per step`);
-  const label = `efficientnet-b0 training step from scratch batch ${b} (${size}x${size}, batch statistics)`;
+  return comparisonRows(`efficientnet-b0 training step from scratch batch ${b} (${size}x${size}, batch statistics)`, 'step', figures);
+}
+
+type Comparison = Record<'fused' | 'unfused', Figures>;
+
+/**
+ * Runs `run` with fusion off, then on, then both again, keeping the faster timing of each (the machine may be loaded)
+ * and, when counters are installed, the second round's counts divided by `per` (peak MB is not divided). `emptyPool`
+ * trims the buffer pool before each count, so the peak is the call's own. Fusion is on again afterwards.
+ */
+async function fusedVsUnfused(
+  ctx: BenchContext, run: () => void, sync: () => Promise<void>, o: { iters: number; per: number; emptyPool: boolean },
+): Promise<Comparison> {
+  const figures: Comparison = { fused: { ms: 0, dispatches: 0, mb: 0, peak: 0 }, unfused: { ms: 0, dispatches: 0, mb: 0, peak: 0 } };
+  try {
+    for (const round of [0, 1]) {
+      for (const mode of ['unfused', 'fused'] as const) {
+        setFusion(mode === 'fused');
+        const t = await timeAsync(run, sync, { iters: o.iters });
+        const f = figures[mode];
+        f.ms = round === 0 ? t.ms : Math.min(f.ms, t.ms);
+        if (isInstrumented()) {
+          if (o.emptyPool) ctx.device.pool.trim();
+          const c = await countWork(ctx.device.gpu, run, sync);
+          Object.assign(f, { dispatches: c.dispatches / o.per, mb: c.kernelBytes / MB / o.per, peak: c.peakBytes / MB });
+        }
+      }
+    }
+  } finally {
+    setFusion(true);
+  }
+  return figures;
+}
+
+/** The rows of one comparison: ms, and with counters, dispatches and bound MB per `unit` and the peak GPU memory. */
+function comparisonRows(label: string, unit: 'image' | 'step', figures: Comparison): BenchRow[] {
   const row = (what: string, metric: BenchRow['metric'], k: keyof Figures): BenchRow => ({
     name: `${label}${what}`, metric, graft: figures.fused[k], peers: { unfused: figures.unfused[k] },
   });
   const rows = [row(', fused', 'ms', 'ms')];
-  if (isInstrumented()) rows.push(row(': dispatches per step', 'dispatches', 'dispatches'), row(': bound storage MB per step', 'MB', 'mb'), row(': peak GPU memory', 'MB', 'peak'));
+  if (isInstrumented()) {
+    rows.push(row(`: dispatches per ${unit}`, 'dispatches', 'dispatches'), row(`: bound storage MB per ${unit}`, 'MB', 'mb'), row(': peak GPU memory', 'MB', 'peak'));
+  }
   return rows;
 }
 
